@@ -1,0 +1,1 @@
+"""Hip Coach: a chat coach for hip mobility."""

@@ -1,0 +1,116 @@
+"""Command line: `python -m bot` (chat), `python -m bot ask "TEXT"`, `python -m bot ask --jsonl`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from bot.app import build_app, configure_logging
+from bot.config import load_dotenv
+from bot.core.coach import main_topic, worst_safety
+from bot.core.content import ContentError
+from bot.core.messages import Incoming
+
+CLI_PLATFORM = "cli"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hipcoach", description="Hip Coach: a chat coach for hip mobility.")
+    sub = parser.add_subparsers(dest="cmd")
+    ask = sub.add_parser("ask", help="answer one message, or JSON lines from stdin with --jsonl")
+    ask.add_argument("text", nargs="?", help="the message, as a fresh user would send it")
+    ask.add_argument("--jsonl", action="store_true", help='read {"text": ..., "user": ...} lines from stdin')
+    return parser
+
+
+def _temporary_db() -> tuple[str, tempfile.TemporaryDirectory | None]:
+    if os.environ.get("HIPCOACH_DB"):
+        return os.environ["HIPCOACH_DB"], None
+    tmp = tempfile.TemporaryDirectory(prefix="hipcoach-")
+    return str(Path(tmp.name) / "ask.db"), tmp
+
+
+async def _ask_one(text: str) -> int:
+    db, tmp = _temporary_db()
+    app = await build_app(db)
+    try:
+        replies = await app.coach.handle(Incoming(CLI_PLATFORM, f"ask-{uuid.uuid4().hex[:12]}", "cli", text=text))
+        print("\n\n".join(r.text for r in replies))
+    finally:
+        await app.close()
+        if tmp:
+            tmp.cleanup()
+    return 0
+
+
+async def _ask_jsonl(stdin, stdout) -> int:
+    db, tmp = _temporary_db()
+    app = await build_app(db)
+    run = uuid.uuid4().hex[:8]
+    try:
+        for number, line in enumerate(stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("expected a JSON object")
+                text = item.get("text", "")
+                text = text if isinstance(text, str) else json.dumps(text)
+                user = item.get("user")
+                user_id = f"u-{user}" if user is not None else f"fresh-{run}-{number}"
+            except ValueError as exc:
+                stdout.write(json.dumps({"text": f"Could not read line {number}: {exc}", "topic": None,
+                                         "safety": "none", "error": "bad_input"}) + "\n")
+                continue
+            replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text))
+            out = {"text": "\n\n".join(r.text for r in replies), "topic": main_topic(replies),
+                   "safety": worst_safety(replies)}
+            stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            stdout.flush()
+    finally:
+        await app.close()
+        if tmp:
+            tmp.cleanup()
+    return 0
+
+
+async def _chat() -> int:
+    from bot.adapters.terminal import run_terminal
+
+    app = await build_app()
+    try:
+        await run_terminal(app.coach)
+    finally:
+        await app.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dotenv()
+    configure_logging()
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "ask":
+            if args.jsonl:
+                return asyncio.run(_ask_jsonl(sys.stdin, sys.stdout))
+            if args.text is None:
+                print('usage: python -m bot ask "TEXT"   or   python -m bot ask --jsonl < lines.jsonl', file=sys.stderr)
+                return 2
+            return asyncio.run(_ask_one(args.text))
+        return asyncio.run(_chat())
+    except ContentError as exc:
+        print(f"Hip Coach cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin adapters: translate platform events to core Incoming messages and core Replies back."""

@@ -1,0 +1,68 @@
+"""Terminal chat: the whole coach with no tokens. Buttons are shown as numbered choices."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.core.coach import Coach
+from bot.core.messages import Button, Incoming, Reply
+
+PLATFORM = "terminal"
+QUIT = {"/quit", "/exit", "quit", "exit"}
+
+
+def render(replies: list[Reply]) -> tuple[str, list[Button]]:
+    """Reply texts, with every button numbered across the whole batch."""
+    out: list[str] = []
+    choices: list[Button] = []
+    for reply in replies:
+        out.append(reply.text)
+        for row in reply.buttons:
+            for button in row:
+                choices.append(button)
+                out.append(f"  [{len(choices)}] {button.label}")
+        out.append("")
+    return "\n".join(out), choices
+
+
+def to_incoming(line: str, choices: list[Button], user_id: str, name: str) -> Incoming:
+    """A typed line: a number picks a shown button, '/cmd args' is a command, anything else is text."""
+    text = line.strip()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return Incoming(PLATFORM, user_id, user_id, button=choices[int(text) - 1].data, display_name=name)
+    if text.startswith("/") and len(text) > 1:
+        command, _, args = text[1:].partition(" ")
+        return Incoming(PLATFORM, user_id, user_id, command=command, args=args, display_name=name)
+    return Incoming(PLATFORM, user_id, user_id, text=text, display_name=name)
+
+
+async def run_terminal(coach: Coach, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+                       user_id: str | None = None, read_line: Callable[[], str] | None = None) -> None:
+    user_id = user_id or _local_user()
+    loop = asyncio.get_running_loop()
+    read_line = read_line or stdin.readline
+    stdout.write("Hip Coach (terminal). Type a question, /help, or a number to press a button. /quit to leave.\n\n")
+    text, choices = render(await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start",
+                                                       display_name=user_id)))
+    stdout.write(text + "\n")
+    while True:
+        stdout.write("you> ")
+        stdout.flush()
+        line = await loop.run_in_executor(None, read_line)
+        if not line or line.strip().lower() in QUIT:  # EOF or quit
+            stdout.write("\nBye! Look after those hips.\n")
+            return
+        text, new_choices = render(await coach.handle(to_incoming(line, choices, user_id, user_id)))
+        choices = new_choices or choices  # keep old numbers usable when a reply has no buttons
+        stdout.write("\n" + text + "\n")
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "me"

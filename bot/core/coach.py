@@ -1,0 +1,323 @@
+"""The coach: one entry point, `await coach.handle(incoming) -> list[Reply]`, for every platform.
+
+Order of understanding for free text: safety triage, then the user's conversation state, then
+intent (small talk, reminders, "more", routine, exercise), then topic retrieval, then an honest
+fallback. Storage and the clock are injected.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.core import intents
+from bot.core.content import Content, Topic
+from bot.core.conversation import AREA_GOAL, Conversations, Turn
+from bot.core.knowledge import Analysis, Knowledge, Match, stem
+from bot.core.messages import Button, Incoming, Reply, rows
+from bot.core.ports import Clock, Repository, system_clock
+from bot.core.routines import exercise_card, parse_routine_button, routine_overview, routine_step
+from bot.core.safety import LEVELS, NONE, URGENT
+from bot.core.text import MAX_TEXT_CHARS, words
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "help", "routine", "exercise", "ask", "goal", "forget", "about")
+# Words that only say "tell me about this exercise"; anything else means the message is about more.
+LOOKUP_WORDS = frozenset(stem(w) for w in (
+    "exercise exercises stretch stretches pose poses move moves drill drills do how form proper correct "
+    "correctly properly technique explain show cue cues teach perform right position instructions what whats "
+    "is are the a an it that this tutorial guide doing good benefit"
+).split())
+PAIN_TERMS = frozenset({"pain", "tight"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Retrieval confidence: at or above `answer` we answer, above `suggest` we offer 'did you mean'."""
+
+    answer: float = 0.24
+    suggest: float = 0.12
+    min_coverage: float = 0.5  # share of content words we know; below it the message is about something else
+
+
+class Coach:
+    def __init__(self, content: Content, knowledge: Knowledge, repo: Repository, clock: Clock = system_clock,
+                 thresholds: Thresholds = Thresholds()) -> None:
+        self.content = content
+        self.knowledge = knowledge
+        self.repo = repo
+        self.clock = clock
+        self.thresholds = thresholds
+        self.msg = content.messages
+        self.flows = Conversations(content, repo)
+
+    # -- entry point -------------------------------------------------------------------------
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        started = time.perf_counter()
+        try:
+            now = self.clock()
+            first = await self.repo.ensure_user(incoming.user_key, incoming.display_name, now)
+            turn = Turn(incoming, now, first, await self.repo.get_profile(incoming.user_key),
+                        await self.repo.get_state(incoming.user_key) or {})
+            if incoming.button is not None:
+                replies = await self._on_button(turn, incoming.button)
+            elif incoming.command is not None:
+                replies = await self._on_command(turn, incoming.command.lower().lstrip("/"), incoming.args)
+            else:
+                replies = await self._on_text(turn, incoming.text)
+            if turn.state_changed:
+                await self.repo.set_state(incoming.user_key, turn.state or None, now)
+        except Exception:
+            # Never a traceback in the chat; the log has it (without the message text).
+            log.exception("event=handle_failed platform=%s user=%s", incoming.platform, incoming.user_key)
+            replies = [Reply(self.msg["error"])]
+        log.debug("event=handled user=%s ms=%.2f", incoming.user_key, (time.perf_counter() - started) * 1000)
+        return replies
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def _on_command(self, turn: Turn, command: str, args: str) -> list[Reply]:
+        args = args.strip()
+        if command == "start":
+            name = f", {turn.incoming.display_name}" if turn.incoming.display_name else ""
+            greeting = self.msg["greeting"].format(name=name)
+            if not turn.profile.onboarded:
+                return self.flows.goal_question(turn, lead=greeting)
+            return [Reply(greeting, topic="greeting")]
+        if command == "help":
+            return [self._help()]
+        if command == "about":
+            return [Reply(self.msg["about"], topic="about")]
+        if command == "ask":
+            return await self._on_text(turn, args) if args else [Reply(self.msg["empty"])]
+        if command == "routine":
+            wish = intents.routine_wish(["routine", *words(args)], self.knowledge.analyse(args))
+            return self._start_routine(turn, wish)
+        if command == "exercise":
+            return self._exercise_lookup(args)
+        if command == "goal":
+            goal = args.lower().replace(" ", "-")
+            if goal in AREA_GOAL.values() or goal in self.msg["goal_names"]:
+                return await self.flows.set_goal(turn, goal)
+            return self.flows.goal_question(turn)
+        if command == "forget":
+            return self.flows.confirm_forget(turn)
+        shown = command[:32]
+        return [Reply(self.msg["unknown_command"].format(command=shown) + "\n" + self.msg["help"])]
+
+    def _help(self) -> Reply:
+        return Reply(self.msg["help"], rows(Button("Start a routine", "c:routine"), Button("Set my goal", "c:goal")),
+                     topic="help")
+
+    # -- buttons -----------------------------------------------------------------------------
+
+    async def _on_button(self, turn: Turn, data: str) -> list[Reply]:
+        kind, _, rest = data.partition(":")
+        if kind == "t" and rest in self.content.topics:
+            return self._answer_topic(turn, self.content.topics[rest])
+        if kind == "t" and rest in self.content.routines:
+            routine = self.content.routines[rest]
+            return self._routine_start_replies(turn, routine)
+        if kind == "m" and rest in self.content.topics:
+            return self._more(turn, rest)
+        if kind == "x" and rest in self.content.exercises:
+            return [exercise_card(self.content.exercises[rest], self.content)]
+        if kind == "r":
+            return self._routine_button(turn, data)
+        if kind == "rq" and rest in self.content.routines:
+            turn.set_flow(None)
+            return [Reply(self.msg["routine_stopped"], edit=True)]
+        if kind == "s":
+            parts = rest.split(":")
+            if len(parts) == 3:
+                return self.flows.screening_answer(turn, *parts)
+        if kind == "o":
+            return await self._onboarding_button(turn, rest)
+        if kind == "f" and rest in ("yes", "no"):
+            return await self.flows.forget(turn, rest == "yes")
+        if kind == "c" and rest in COMMANDS:
+            return await self._on_command(turn, rest, "")
+        return [Reply(self.msg["expired_button"])]
+
+    async def _onboarding_button(self, turn: Turn, rest: str) -> list[Reply]:
+        what, _, value = rest.partition(":")
+        if what == "g" and value in self.msg["goal_names"]:
+            return await self.flows.set_goal(turn, value)
+        if what == "l" and value in self.msg["level_names"]:
+            return await self.flows.set_level(turn, value)
+        if what == "start":
+            return self.flows.goal_question(turn)
+        if what == "skip":
+            return await self.flows.skip_onboarding(turn)
+        if what == "none":
+            return [Reply(self.msg["onboarding_skipped"])]
+        return [Reply(self.msg["expired_button"])]
+
+    def _routine_button(self, turn: Turn, data: str) -> list[Reply]:
+        parsed = parse_routine_button(data, self.content)
+        if parsed is None:
+            return [Reply(self.msg["expired_button"])]
+        routine, index, _skipped = parsed
+        if index == 0:
+            return self._routine_start_replies(turn, routine)
+        return self._routine_at(turn, routine, index, edit=True)
+
+    def _routine_at(self, turn: Turn, routine, index: int, edit: bool) -> list[Reply]:
+        if index >= len(routine.steps):
+            turn.set_flow(None)
+            return [Reply(self.msg["routine_done"], edit=edit, topic=routine.id)]
+        turn.set_flow("routine", routine=routine.id, step=index)
+        return [routine_step(routine, index, self.content, edit=edit)]
+
+    # -- free text ---------------------------------------------------------------------------
+
+    async def _on_text(self, turn: Turn, text: str) -> list[Reply]:
+        text = (text or "").strip()
+        prefix: list[Reply] = []
+        if len(text) > MAX_TEXT_CHARS:
+            prefix = [Reply(self.msg["too_long"])]
+            text = text[:MAX_TEXT_CHARS]
+        raw = words(text)
+        if not raw:
+            return [Reply(self.msg["empty"])]
+
+        triage = self.content.safety.assess(text)
+        if triage.flagged:
+            turn.set_flow(None)
+            topic = triage.rule.topic or ("urgent-care" if triage.level == URGENT else "see-a-professional")
+            return prefix + [Reply(self.content.safety.wording(triage), topic=topic, safety=triage.level)]
+
+        replies = await self._continue_flow(turn, raw)
+        if replies is None:
+            replies = self._understand(turn, text, raw)
+        if turn.first_contact and not turn.profile.onboarded and not turn.state.get("flow") and replies[0].topic:
+            replies = replies + [self.flows.onboarding_offer()]
+        return prefix + replies
+
+    async def _continue_flow(self, turn: Turn, raw: list[str]) -> list[Reply] | None:
+        flow = turn.state.get("flow")
+        if flow == "forget":
+            confirmed = self.flows.forget_text(turn, raw)
+            if confirmed is not None:
+                return await self.flows.forget(turn, confirmed)
+        elif flow == "screen":
+            return self.flows.screening_text(turn, raw)
+        elif flow == "onboard":
+            return await self.flows.onboarding_text(turn, raw)
+        elif flow == "routine" and len(raw) <= 3:
+            routine = self.content.routines.get(turn.state.get("routine", ""))
+            step = int(turn.state.get("step", 0))
+            if routine and set(raw) & {"next", "skip", "done", "finished", "ok", "okay"}:
+                return self._routine_at(turn, routine, step + 1, edit=False)
+            if routine and set(raw) & {"stop", "quit", "end", "cancel", "exit"}:
+                turn.set_flow(None)
+                return [Reply(self.msg["routine_stopped"])]
+        return None
+
+    def _understand(self, turn: Turn, text: str, raw: list[str]) -> list[Reply]:
+        talk = intents.small_talk(raw)
+        if talk == "greeting":
+            name = f", {turn.incoming.display_name}" if turn.incoming.display_name else ""
+            if turn.first_contact and not turn.profile.onboarded:
+                return self.flows.goal_question(turn, lead=self.msg["greeting"].format(name=name))
+            return [Reply(self.msg["greeting_again"].format(name=name), topic="greeting")]
+        if talk == "help":
+            return [self._help()]
+        if talk:
+            return [Reply(self.msg[talk], topic=talk)]
+        if intents.wants_reminder(raw):
+            return [Reply(self.msg["reminders"], topic="reminders")]
+        if intents.wants_more(raw):
+            last = turn.state.get("last_topic")
+            if last in self.content.topics:
+                return self._more(turn, last)
+
+        if intents.about_other_body_part(raw):
+            return [self._fallback(off_topic=True)]
+        analysis = self.knowledge.analyse(text)
+        wish = intents.routine_wish(raw, analysis)
+        if wish is not None:
+            return self._start_routine(turn, wish)
+
+        matches = self.knowledge.topics.search(analysis.terms)
+        confidence = self._confidence(matches, analysis)
+        found = self.knowledge.exercises.find(text)
+        if found and (self._only_about_exercise(analysis, found[0]) or confidence < self.thresholds.answer):
+            return [exercise_card(self.content.exercises[found[0]], self.content)]
+        if confidence >= self.thresholds.answer:
+            return self._answer_topic(turn, self.content.topics[matches[0].id], analysis)
+        if confidence >= self.thresholds.suggest and analysis.coverage >= self.thresholds.min_coverage:
+            return [self._did_you_mean(matches)]
+        return [self._fallback(off_topic=analysis.coverage < self.thresholds.min_coverage)]
+
+    def _confidence(self, matches: list[Match], analysis: Analysis) -> float:
+        if not matches:
+            return 0.0
+        # Unknown words pull confidence down: "hip hop recommendations" is not about hips.
+        return matches[0].score * min(1.0, analysis.coverage / self.thresholds.min_coverage) ** 2
+
+    def _only_about_exercise(self, analysis: Analysis, exercise_id: str) -> bool:
+        ex = self.content.exercises[exercise_id]
+        name_terms = {stem(w) for name in (ex.name, *ex.aliases) for w in words(name)}
+        rest = [t for t in analysis.terms if t not in name_terms and t not in LOOKUP_WORDS and t != "hip"]
+        return len(rest) <= 1
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def _answer_topic(self, turn: Turn, topic: Topic, analysis: Analysis | None = None) -> list[Reply]:
+        turn.remember_topic(topic.id)
+        buttons = [Button(self.msg["more_button"], f"m:{topic.id}")] if topic.more else []
+        for ex_id in topic.exercises[:2]:
+            name = self.content.exercises[ex_id].name
+            buttons.append(Button(self.msg["how_to_button"].format(name=name)[:40], f"x:{ex_id}"))
+        replies = [Reply(topic.answer, rows(*buttons, per_row=1), topic=topic.id)]
+        if topic.symptom and analysis is not None and PAIN_TERMS & set(analysis.terms):
+            replies.append(self.flows.start_screening(turn, topic.symptom))
+        return replies
+
+    def _more(self, turn: Turn, topic_id: str) -> list[Reply]:
+        topic = self.content.topics[topic_id]
+        turn.remember_topic(topic_id)
+        return [Reply(topic.more or self.msg["more_none"], topic=topic_id)]
+
+    def _did_you_mean(self, matches: list[Match]) -> Reply:
+        buttons = [Button(self.content.topics[m.id].title[:40], f"t:{m.id}") for m in matches[:3]]
+        return Reply(self.msg["did_you_mean"], rows(*buttons, per_row=1))
+
+    def _fallback(self, off_topic: bool) -> Reply:
+        suggestions = self.msg["fallback_suggestions"]
+        lead = self.msg["off_topic" if off_topic else "fallback"]
+        text = lead + "\n" + "\n".join(f"• {s['label']}" for s in suggestions)
+        return Reply(text, rows(*(Button(s["label"], f"t:{s['id']}") for s in suggestions), per_row=1))
+
+    def _exercise_lookup(self, query: str) -> list[Reply]:
+        if not query:
+            names = sorted(self.content.exercises.values(), key=lambda e: (e.level, e.name))[:6]
+            return [Reply(self.msg["exercise_which"],
+                          rows(*(Button(e.name[:40], f"x:{e.id}") for e in names), per_row=2))]
+        found = self.knowledge.exercises.find(query)
+        if found:
+            return [exercise_card(self.content.exercises[found[0]], self.content)]
+        close = self.knowledge.exercises.suggestions(query) or list(self.content.exercises)[:3]
+        text = self.msg["exercise_not_found"].format(query=query[:60])
+        return [Reply(text, rows(*(Button(self.content.exercises[e].name[:40], f"x:{e}") for e in close), per_row=1))]
+
+    def _start_routine(self, turn: Turn, wish: intents.RoutineWish) -> list[Reply]:
+        routine = self.content.routine_for(wish.goal or turn.profile.goal, wish.level or turn.profile.level,
+                                           wish.minutes)
+        return self._routine_start_replies(turn, routine)
+
+    def _routine_start_replies(self, turn: Turn, routine) -> list[Reply]:
+        overview = Reply(routine_overview(routine, self.content, self.msg["level_names"]), topic=routine.id)
+        return [overview, *self._routine_at(turn, routine, 0, edit=False)]
+
+
+def worst_safety(replies: list[Reply]) -> str:
+    return max((r.safety for r in replies), key=LEVELS.index, default=NONE)
+
+
+def main_topic(replies: list[Reply]) -> str | None:
+    return next((r.topic for r in replies if r.topic), None)

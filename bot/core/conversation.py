@@ -1,0 +1,159 @@
+"""Multi-turn conversations: onboarding, symptom screening and forget-me confirmation.
+
+A user's conversation state is a small JSON dict in storage (so it survives restarts):
+  {"flow": "onboard" | "screen" | "routine" | "forget", ...flow fields, "last_topic": id}
+Buttons carry their own context too, so an old button still does the right thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.core.content import GOALS, LEVELS_OF_SKILL, Content
+from bot.core.messages import Button, Incoming, Reply, rows
+from bot.core.ports import Profile, Repository
+from bot.core.safety import SEE_PROFESSIONAL, Triage
+
+AREA_GOAL = {"knee": "knee", "lower-back": "lower-back", "hip": "general"}
+AREA_TOPIC = {"knee": "knee-pain", "lower-back": "lower-back-pain", "hip": "hip-pain"}
+# Screening answers that mean "see a professional", mapped to the safety rule whose reason we quote.
+SCREEN_RED_FLAGS = {"sharp": "sharp-pain", "nerve": "numbness-tingling", "yes": "after-injury"}
+DULL_WORDS = frozenset("dull achy ache aching tight stiff sore tender heavy tired".split())
+YES_WORDS = frozenset("yes yeah yep yup y sure ok okay correct please do it go ahead".split())
+NO_WORDS = frozenset("no nope nah n not never cancel".split())
+
+
+@dataclass
+class Turn:
+    """Everything one handle() call knows about the person it is answering."""
+
+    incoming: Incoming
+    now: datetime
+    first_contact: bool
+    profile: Profile
+    state: dict[str, Any] = field(default_factory=dict)
+    state_changed: bool = False
+
+    def set_flow(self, flow: str | None, **fields: Any) -> None:
+        kept = {"last_topic": self.state["last_topic"]} if "last_topic" in self.state else {}
+        self.state = {**kept, **({"flow": flow, **fields} if flow else {})}
+        self.state_changed = True
+
+    def remember_topic(self, topic_id: str) -> None:
+        self.state["last_topic"] = topic_id
+        self.state_changed = True
+
+
+class Conversations:
+    def __init__(self, content: Content, repo: Repository) -> None:
+        self.content = content
+        self.repo = repo
+        self.msg = content.messages
+
+    # -- onboarding ----------------------------------------------------------------------------
+
+    def goal_question(self, turn: Turn, lead: str | None = None) -> list[Reply]:
+        turn.set_flow("onboard", stage="goal")
+        names = self.msg["goal_names"]
+        buttons = [Button(names[g], f"o:g:{g}") for g in GOALS] + [Button("Skip", "o:skip")]
+        text = self.msg["onboarding_goal"] if lead is None else f"{lead}\n\n{self.msg['onboarding_goal']}"
+        return [Reply(text, rows(*buttons, per_row=2), topic="greeting" if lead else None)]
+
+    def onboarding_offer(self) -> Reply:
+        return Reply(self.msg["onboarding_offer"], rows(Button("Set my goal", "o:start"), Button("Not now", "o:skip")))
+
+    async def set_goal(self, turn: Turn, goal: str) -> list[Reply]:
+        turn.profile = replace(turn.profile, goal=goal)
+        await self.repo.save_profile(turn.profile, turn.now)
+        turn.set_flow("onboard", stage="level")
+        names = self.msg["level_names"]
+        return [Reply(self.msg["onboarding_level"], rows(*(Button(names[lv], f"o:l:{lv}") for lv in LEVELS_OF_SKILL)))]
+
+    async def set_level(self, turn: Turn, level: str) -> list[Reply]:
+        turn.profile = replace(turn.profile, level=level, onboarded=True)
+        await self.repo.save_profile(turn.profile, turn.now)
+        turn.set_flow(None)
+        goal = self.msg["goal_names"].get(turn.profile.goal or "general", "general")
+        text = self.msg["onboarding_done"].format(goal=goal, level=self.msg["level_names"][level])
+        return [Reply(text)]
+
+    async def skip_onboarding(self, turn: Turn) -> list[Reply]:
+        turn.profile = replace(turn.profile, onboarded=True)
+        await self.repo.save_profile(turn.profile, turn.now)
+        turn.set_flow(None)
+        return [Reply(self.msg["onboarding_skipped"])]
+
+    async def onboarding_text(self, turn: Turn, words: list[str]) -> list[Reply] | None:
+        """Typed answers to the onboarding questions ("desk", "beginner", "skip")."""
+        stage = turn.state.get("stage")
+        if words in (["skip"], ["later"], ["not", "now"]):
+            return await self.skip_onboarding(turn)
+        if stage == "goal":
+            for goal in GOALS:
+                if goal in words or goal.replace("-", "") in "".join(words) or (goal == "lower-back" and "back" in words):
+                    return await self.set_goal(turn, goal)
+        if stage == "level":
+            if {"beginner", "new", "never", "rarely"} & set(words):
+                return await self.set_level(turn, "beginner")
+            if {"intermediate", "regularly", "often", "advanced", "experienced"} & set(words):
+                return await self.set_level(turn, "intermediate")
+        return None
+
+    # -- symptom screening -------------------------------------------------------------------
+
+    def start_screening(self, turn: Turn, area: str) -> Reply:
+        turn.set_flow("screen", area=area, stage="feel")
+        options = self.msg["screen_feel_options"]
+        return Reply(self.msg["screen_feel"], rows(*(Button(label, f"s:{area}:f:{key}") for key, label in options.items())))
+
+    def screening_answer(self, turn: Turn, area: str, stage: str, answer: str) -> list[Reply]:
+        if area not in AREA_GOAL or stage not in ("f", "i"):
+            return [Reply(self.msg["expired_button"])]
+        if answer in SCREEN_RED_FLAGS and not (stage == "f" and answer == "yes"):
+            turn.set_flow(None)
+            rule = next(r for r in self.content.safety.rules if r.id == SCREEN_RED_FLAGS[answer])
+            text = self.content.safety.wording(Triage(rule.level, rule))  # same wording as free-text triage
+            return [Reply(text, topic="see-a-professional", safety=SEE_PROFESSIONAL)]
+        if stage == "f":
+            turn.set_flow("screen", area=area, stage="injury")
+            return [Reply(self.msg["screen_injury"], rows(Button("Yes", f"s:{area}:i:yes"), Button("No", f"s:{area}:i:no")))]
+        turn.set_flow(None)
+        routine = self.content.routine_for(AREA_GOAL[area], turn.profile.level, 5)
+        buttons = rows(Button(f"Start: {routine.title} ({routine.minutes} min)", f"r:{routine.id}:0"),
+                       Button("Not now", "o:none"), per_row=1)
+        return [Reply(self.msg["screen_clear"], buttons, topic=AREA_TOPIC[area])]
+
+    def screening_text(self, turn: Turn, words: list[str]) -> list[Reply] | None:
+        area, stage = turn.state.get("area"), turn.state.get("stage")
+        vocab = set(words)
+        if stage == "feel" and vocab & DULL_WORDS:
+            return self.screening_answer(turn, area, "f", "dull")
+        if stage == "injury" and len(words) <= 4:
+            if vocab & NO_WORDS:
+                return self.screening_answer(turn, area, "i", "no")
+            if vocab & YES_WORDS:
+                return self.screening_answer(turn, area, "i", "yes")
+        return None
+
+    # -- forget me ---------------------------------------------------------------------------
+
+    def confirm_forget(self, turn: Turn) -> list[Reply]:
+        turn.set_flow("forget")
+        return [Reply(self.msg["forget_confirm"], rows(Button("Yes, delete everything", "f:yes"), Button("No, keep it", "f:no")))]
+
+    async def forget(self, turn: Turn, confirmed: bool) -> list[Reply]:
+        if not confirmed:
+            turn.set_flow(None)
+            return [Reply(self.msg["forget_cancelled"])]
+        await self.repo.forget_user(turn.incoming.user_key)
+        turn.state, turn.state_changed = {}, False  # nothing about them may be written back
+        return [Reply(self.msg["forget_done"])]
+
+    def forget_text(self, turn: Turn, words: list[str]) -> bool | None:
+        if len(words) <= 4 and set(words) & (YES_WORDS | {"delete"}) and not set(words) & NO_WORDS:
+            return True
+        if len(words) <= 4 and set(words) & NO_WORDS:
+            return False
+        return None

@@ -1,0 +1,106 @@
+"""Recognising what a free-text message is for, before topic retrieval.
+
+Small talk, routine and reminder wishes, "tell me more" and exercise lookups are recognised from
+the analysed words; everything else goes to topic retrieval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.knowledge import Analysis, minutes_in
+
+GREETING = frozenset("hi hello hey heya hiya yo sup howdy morning evening afternoon greetings gday hallo hola".split())
+THANKS = frozenset("thanks thank thx ty tysm cheers appreciate appreciated legend grateful".split())
+GOODBYE = frozenset("bye goodbye cya later goodnight night ciao".split())
+HELP_PHRASES = ("what can you do", "what can i ask", "how does this work", "how do you work", "what do you do",
+                "help me use", "what are your commands", "show commands", "commands", "menu")
+ABOUT_PHRASES = ("who made you", "who built you", "who created you", "who are you", "what are you",
+                 "medical advice", "are you a doctor", "are you a real", "are you human", "are you a bot",
+                 "are you an ai", "are you ai", "your sources", "where do your answers", "is this legit")
+REMIND_WORDS = frozenset("remind reminder reminders notify notification notifications nudge alarm ping".split())
+ROUTINE_WORDS = frozenset("routine routines workout workouts session sessions flow program programme plan "
+                          "sequence circuit".split())
+MORE_PHRASES = ("tell me more", "more please", "more info", "go on", "explain more", "more detail",
+                "elaborate", "more about that", "more on that", "go deeper", "details")
+FILLER = frozenset("a the me you u my so much very really for that it this all again bye again mate coach "
+                   "bot guys buddy man dude there everyone team lot lots ok okay its is was good".split())
+
+# Body parts the coach does not cover, and the ones near enough to the hips that it does.
+OTHER_BODY_PARTS = frozenset("tooth teeth toothache head headache migraine neck shoulder shoulders elbow elbows "
+                             "wrist wrists hand hands finger fingers thumb stomach tummy belly ear ears eye eyes "
+                             "throat chest jaw nose skin hair heart lungs".split())
+HIP_REGION = frozenset("hip hips glute glutes butt buttock pelvis pelvic groin thigh thighs knee knees back "
+                       "leg legs hamstring hamstrings quad quads adductor adductors flexor flexors psoas "
+                       "lumbar spine sacrum tailbone it band".split())
+
+GOAL_WORDS = {
+    "desk": {"sit", "desk", "office", "computer", "chair", "sitting", "sedentary", "wfh", "job", "work"},
+    "lower-back": {"back", "lumbar", "lowerback"},
+    "knee": {"knee", "knees"},
+    "athlete": {"athlete", "athletic", "run", "runner", "running", "sport", "sports", "squat", "training",
+                "soccer", "football", "rugby", "basketball", "lift", "lifting", "gym", "game", "games", "player",
+                "match", "race", "cycling", "cyclist", "hockey", "tennis", "climbing"},
+}
+INTERMEDIATE_WORDS = frozenset("intermediate advanced experienced harder challenging tough regularly pro "
+                               "expert".split())
+SHORT_WORDS = frozenset("quick short brief fast mini".split())
+LONG_WORDS = frozenset("long longer extended full thorough".split())
+
+
+@dataclass(frozen=True)
+class RoutineWish:
+    goal: str | None
+    level: str | None
+    minutes: int | None
+
+
+def _phrase_in(text: str, phrases: tuple[str, ...]) -> bool:
+    padded = f" {text} "
+    return any(f" {p} " in padded for p in phrases)
+
+
+def small_talk(raw_words: list[str]) -> str | None:
+    """greeting / thanks / goodbye / help / about, only when the message is mostly that."""
+    if not raw_words:
+        return None
+    text = " ".join(raw_words)
+    rest = [w for w in raw_words if w not in FILLER]
+    if _phrase_in(text, ABOUT_PHRASES):
+        return "about"
+    if _phrase_in(text, HELP_PHRASES) or raw_words in (["help"], ["help", "me"], ["?"]):
+        return "help"
+    for kind, vocab in (("thanks", THANKS), ("goodbye", GOODBYE), ("greeting", GREETING)):
+        hits = [w for w in rest if w in vocab or (kind == "greeting" and w in ("whats", "what", "up", "good"))]
+        if hits and len(rest) - len(hits) <= 1 and len(raw_words) <= 6:
+            return kind
+    return None
+
+
+def about_other_body_part(raw_words: list[str]) -> bool:
+    """'my tooth hurts' or 'stiff shoulder': a body part we don't coach and nothing hip-related."""
+    vocab = set(raw_words)
+    return bool(vocab & OTHER_BODY_PARTS) and not vocab & HIP_REGION
+
+
+def wants_reminder(raw_words: list[str]) -> bool:
+    return any(w in REMIND_WORDS for w in raw_words)
+
+
+def wants_more(raw_words: list[str]) -> bool:
+    return raw_words == ["more"] or (len(raw_words) <= 5 and _phrase_in(" ".join(raw_words), MORE_PHRASES))
+
+
+def routine_wish(raw_words: list[str], analysis: Analysis) -> RoutineWish | None:
+    """A request for a routine, with any goal, level and length it mentions."""
+    if not any(w in ROUTINE_WORDS for w in raw_words):
+        return None
+    vocab = set(raw_words) | set(analysis.surface) | set(analysis.terms)
+    goal = next((g for g, words in GOAL_WORDS.items() if vocab & words), None)
+    level = "intermediate" if vocab & INTERMEDIATE_WORDS else None
+    minutes = minutes_in(raw_words)
+    if minutes is None and vocab & SHORT_WORDS:
+        minutes = 5
+    elif minutes is None and vocab & LONG_WORDS:
+        minutes = 15
+    return RoutineWish(goal, level, minutes)

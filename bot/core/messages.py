@@ -1,0 +1,60 @@
+"""Platform-neutral message types: what adapters hand the coach and what it hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+# Button data travels through Telegram callback_data (max 64 bytes) and Discord custom_id
+# (max 100 chars), so the core keeps it short and ASCII.
+MAX_BUTTON_DATA = 64
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > MAX_BUTTON_DATA:
+            raise ValueError(f"button data longer than {MAX_BUTTON_DATA} bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: typed text, ran a command, or pressed a button."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+    text: str = ""
+    command: str | None = None
+    args: str = ""
+    button: str | None = None
+    private: bool = True
+    display_name: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def user_key(self) -> str:
+        """Stable id of the person across the whole app: platform plus platform user id."""
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message back. Buttons are rows of buttons; adapters render them natively."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    image: bytes | None = None
+    # Replace the message the pressed button sits on (guided routines advance in place).
+    edit: bool = False
+    # Metadata for tests, logs and the JSONL CLI; adapters ignore it.
+    topic: str | None = None
+    safety: str = "none"
+
+
+def rows(*buttons: Button, per_row: int = 3) -> tuple[tuple[Button, ...], ...]:
+    """Lay buttons out in rows of at most per_row."""
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

@@ -1,0 +1,64 @@
+"""Exercise cards and guided routines: how a routine is chosen, shown step by step, and advanced.
+
+Button data carries the whole position ("r:<routine>:<step>"), so a Next pressed after a restart
+(or on an old message) still works without any stored state.
+"""
+
+from __future__ import annotations
+
+from bot.core.content import Content, Exercise, Routine
+from bot.core.messages import Button, Reply, rows
+
+CATEGORY_NAMES = {
+    "dynamic": "dynamic mobility", "static": "static stretch", "smr": "foam rolling / release",
+    "strength": "strength", "yoga-pilates": "yoga / Pilates",
+}
+
+
+def exercise_card(ex: Exercise, content: Content) -> Reply:
+    lines = [f"{ex.name} ({CATEGORY_NAMES[ex.category]}, {ex.level})"]
+    lines += [f"{i}. {cue}" for i, cue in enumerate(ex.cues, 1)]
+    lines += [f"Dose: {ex.dose}", f"Feel it: {ex.feel}", f"Avoid: {ex.avoid}", f"Skip or modify if: {ex.skip_if}"]
+    buttons = []
+    if ex.easier and ex.easier in content.exercises:
+        buttons.append(Button(f"Easier: {content.exercises[ex.easier].name}", f"x:{ex.easier}"))
+    return Reply("\n".join(lines), rows(*buttons), topic=ex.id)
+
+
+def routine_overview(routine: Routine, content: Content, level_names: dict[str, str]) -> str:
+    lines = [f"{routine.title} · {routine.minutes} min · {level_names.get(routine.level, routine.level)}",
+             routine.intro]
+    for i, step in enumerate(routine.steps, 1):
+        lines.append(f"{i}. {content.exercises[step.exercise].name}: {step.dose}")
+    return "\n".join(lines)
+
+
+def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> Reply:
+    """Step `index` (0-based) with Next / Skip / Stop, or the closing message when index is past the end."""
+    total = len(routine.steps)
+    step = routine.steps[index]
+    ex = content.exercises[step.exercise]
+    text = "\n".join([
+        f"Step {index + 1} of {total}: {ex.name} · {step.dose}",
+        *(f"• {cue}" for cue in ex.cues[:3]),
+        f"Feel it: {ex.feel}",
+    ])
+    nxt = index + 1
+    buttons = (
+        Button("Next ▶" if nxt < total else "Finish ✓", f"r:{routine.id}:{nxt}"),
+        Button("Skip", f"r:{routine.id}:{nxt}:s"),
+        Button("Stop", f"rq:{routine.id}"),
+    )
+    return Reply(text, rows(*buttons), edit=edit, topic=routine.id)
+
+
+def parse_routine_button(data: str, content: Content) -> tuple[Routine, int, bool] | None:
+    """'r:<id>:<n>[:s]' -> (routine, step index, skipped); None when forged or stale."""
+    parts = data.split(":")
+    if len(parts) not in (3, 4) or parts[0] != "r" or not parts[2].isdigit():
+        return None
+    routine = content.routines.get(parts[1])
+    index = int(parts[2])
+    if routine is None or index > len(routine.steps):
+        return None
+    return routine, index, len(parts) == 4 and parts[3] == "s"

@@ -1,0 +1,94 @@
+"""Text normalisation shared by safety triage and retrieval: one place decides what a 'word' is."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+
+# Written with and without the apostrophe, because people type both.
+_CONTRACTIONS = {
+    "can't": "can not", "cant": "can not", "cannot": "can not", "won't": "will not", "wont": "will not",
+    "ain't": "is not", "aint": "is not", "shan't": "shall not", "i'm": "i am", "im": "i am",
+    "it's": "it is", "that's": "that is", "what's": "what is", "there's": "there is", "let's": "let us",
+    "i've": "i have", "ive": "i have", "i'd": "i would", "i'll": "i will", "you're": "you are",
+}
+_NT_BARE = ("dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "havent", "hasnt", "hadnt",
+            "couldnt", "wouldnt", "shouldnt", "mustnt", "neednt")
+for _word in _NT_BARE:
+    _CONTRACTIONS[_word] = _word[:-2] + " not"
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.,;:!?]")
+CLAUSE_PUNCTUATION = frozenset(".,;:!?")
+MAX_TEXT_CHARS = 2000  # nobody asks about hips in more than this; keeps the hot path bounded
+
+
+def _expand(token: str) -> str:
+    if token in _CONTRACTIONS:
+        return _CONTRACTIONS[token]
+    if token.endswith("n't"):
+        return token[:-3] + " not"
+    if token.endswith("'s"):
+        return token[:-2]
+    return token.replace("'", "")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens with contractions expanded; sentence punctuation kept as tokens."""
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).translate(_APOSTROPHES).lower()
+    out: list[str] = []
+    for raw in _TOKEN.findall(text):
+        out.extend(_expand(raw).split())
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Word tokens only (no punctuation)."""
+    return [t for t in tokens(text) if t not in CLAUSE_PUNCTUATION]
+
+
+class Negation:
+    """Which words a negation covers: 'not numb, just tight' negates 'numb' but not 'tight'.
+
+    A negation word covers up to `window` words after it, stopping at punctuation or a clause word
+    ("but", "just"). Phrases like "not sure" or "no longer" are not negations.
+    """
+
+    def __init__(self, words: set[str], ignore: list[tuple[str, ...]], clause_breaks: set[str], window: int) -> None:
+        self.words = words
+        self.ignore = ignore
+        self.clause_breaks = clause_breaks
+        self.window = window
+
+    def _is_negation(self, toks: list[str], i: int) -> bool:
+        return toks[i] in self.words and not any(tuple(toks[i : i + len(p)]) == p for p in self.ignore)
+
+    def negated_before(self, toks: list[str], index: int, window: int | None = None) -> bool:
+        """Is there a negation within `window` words before toks[index], in the same clause?"""
+        window = self.window if window is None else window
+        i, seen = index - 1, 0
+        while i >= 0 and seen < window:
+            if toks[i] in CLAUSE_PUNCTUATION or toks[i] in self.clause_breaks:
+                return False
+            if self._is_negation(toks, i):
+                return True
+            seen += 1
+            i -= 1
+        return False
+
+    def without_negated(self, toks: list[str]) -> list[str]:
+        """The tokens with negation words and what they cover removed."""
+        out: list[str] = []
+        covering = 0
+        for i, tok in enumerate(toks):
+            if tok in CLAUSE_PUNCTUATION or tok in self.clause_breaks:
+                covering = 0
+                out.append(tok)
+            elif self._is_negation(toks, i):
+                covering = self.window
+            elif covering:
+                covering -= 1
+            else:
+                out.append(tok)
+        return out
