@@ -31,6 +31,9 @@ LOOKUP_WORDS = frozenset(stem(w) for w in (
     "is are the a an it that this tutorial guide doing good benefit"
 ).split())
 PAIN_TERMS = frozenset({"pain", "tight"})
+# Words that say "an exercise" when a bare name is ambiguous ("pigeon pose" vs "pigeons on my balcony").
+EXERCISE_CONTEXT = frozenset("stretch stretches stretching pose exercise exercises move drill position form "
+                             "technique hold reps yoga how cue cues properly correctly".split())
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Thresholds:
 
     answer: float = 0.24
     suggest: float = 0.12
-    min_coverage: float = 0.5  # share of content words we know; below it the message is about something else
+    min_coverage: float = 0.75  # share of content words we know; below it the message is about something else
 
 
 class Coach:
@@ -245,7 +248,7 @@ class Coach:
         matches = self.knowledge.topics.search(analysis.terms)
         confidence = self._confidence(matches, analysis)
         found = self.knowledge.exercises.find(text)
-        if found and (self._only_about_exercise(analysis, found[0]) or confidence < self.thresholds.answer):
+        if found and self._is_exercise_lookup(raw, analysis, *found, confident_topic=confidence >= self.thresholds.answer):
             return [exercise_card(self.content.exercises[found[0]], self.content)]
         if confidence >= self.thresholds.answer:
             return self._answer_topic(turn, self.content.topics[matches[0].id], analysis)
@@ -259,11 +262,22 @@ class Coach:
         # Unknown words pull confidence down: "hip hop recommendations" is not about hips.
         return matches[0].score * min(1.0, analysis.coverage / self.thresholds.min_coverage) ** 2
 
-    def _only_about_exercise(self, analysis: Analysis, exercise_id: str) -> bool:
-        ex = self.content.exercises[exercise_id]
-        name_terms = {stem(w) for name in (ex.name, *ex.aliases) for w in words(name)}
-        rest = [t for t in analysis.terms if t not in name_terms and t not in LOOKUP_WORDS and t != "hip"]
-        return len(rest) <= 1
+    def _is_exercise_lookup(self, raw: list[str], analysis: Analysis, exercise_id: str, name_words: int,
+                            in_order: bool, confident_topic: bool) -> bool:
+        """Is this message about how to do that exercise, rather than a topic or something else?
+
+        "whats a clamshell" is; "what do frogs eat" and "happy baby shower gift ideas" are not: they
+        carry other words (or no exercise context) beyond the name. A name found only with its words
+        shuffled ("can't squat deep" vs "deep squat") needs an explicit how-to word.
+        """
+        name_terms = self.knowledge.exercises.terms_of[exercise_id]
+        others = [t for t in analysis.terms if t not in name_terms and t not in LOOKUP_WORDS and t != "hip"]
+        leftover = len(others) + analysis.unknown
+        asks_how = bool(set(raw) & EXERCISE_CONTEXT)
+        if not in_order:
+            return asks_how and leftover <= 1
+        context = name_words > 1 or asks_how
+        return leftover == 0 or (leftover == 1 and context and not confident_topic) or (leftover == 1 and asks_how)
 
     # -- answers -----------------------------------------------------------------------------
 

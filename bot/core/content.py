@@ -293,7 +293,7 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
     data = check.load_yaml(path) or {}
     negation = data.get("negation") or {}
     escalations = data.get("escalations") or {}
-    for key in ("words", "ignore", "clause_breaks"):
+    for key in ("words", "ignore", "clause_breaks", "symptom_words"):
         if not all(isinstance(w, str) for w in negation.get(key) or []):
             check.fail(path, f"negation.{key}", "every entry must be quoted text (YAML reads a bare no as false)")
     rules = []
@@ -320,5 +320,6 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
         ignore=[tuple(str(p).split()) for p in negation.get("ignore") or []],
         clause_breaks=set(negation.get("clause_breaks") or []),
         window=int(negation.get("window", 4)),
+        symptom_words=set(negation.get("symptom_words") or []),
     )
     return SafetyTriage(rules, words, {k: " ".join(str(v).split()) for k, v in escalations.items()})

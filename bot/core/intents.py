@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.core.knowledge import Analysis, minutes_in
 
 GREETING = frozenset("hi hello hey heya hiya yo sup howdy morning evening afternoon greetings gday hallo hola".split())
+GREETING_TAGALONG = frozenset("whats what up good how are doing going".split())
 THANKS = frozenset("thanks thank thx ty tysm cheers appreciate appreciated legend grateful".split())
 GOODBYE = frozenset("bye goodbye cya later goodnight night ciao".split())
 HELP_PHRASES = ("what can you do", "what can i ask", "how does this work", "how do you work", "what do you do",
@@ -19,7 +20,7 @@ ABOUT_PHRASES = ("who made you", "who built you", "who created you", "who are yo
                  "medical advice", "are you a doctor", "are you a real", "are you human", "are you a bot",
                  "are you an ai", "are you ai", "your sources", "where do your answers", "is this legit")
 REMIND_WORDS = frozenset("remind reminder reminders notify notification notifications nudge alarm ping".split())
-ROUTINE_WORDS = frozenset("routine routines workout workouts session sessions flow program programme plan "
+ROUTINE_WORDS = frozenset("routine routines workout workouts session sessions program programme plan "
                           "sequence circuit".split())
 MORE_PHRASES = ("tell me more", "more please", "more info", "go on", "explain more", "more detail",
                 "elaborate", "more about that", "more on that", "go deeper", "details")
@@ -71,8 +72,12 @@ def small_talk(raw_words: list[str]) -> str | None:
     if _phrase_in(text, HELP_PHRASES) or raw_words in (["help"], ["help", "me"], ["?"]):
         return "help"
     for kind, vocab in (("thanks", THANKS), ("goodbye", GOODBYE), ("greeting", GREETING)):
-        hits = [w for w in rest if w in vocab or (kind == "greeting" and w in ("whats", "what", "up", "good"))]
-        if hits and len(rest) - len(hits) <= 1 and len(raw_words) <= 6:
+        if not any(w in vocab for w in rest):
+            continue
+        # "yo whats up", "good morning": fillers that only ride along with a greeting word
+        extra = GREETING_TAGALONG if kind == "greeting" else frozenset()
+        others = [w for w in rest if w not in vocab and w not in extra]
+        if len(others) <= 1 and len(raw_words) <= 6:
             return kind
     return None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.content import Content, Exercise
-from bot.core.text import words
+from bot.core.text import CLAUSE_PUNCTUATION, Negation, tokens, words
 
 STOPWORDS = frozenset("""
 a about above after again all also am an and any anything are as at be because been before being
@@ -77,7 +77,9 @@ def damerau(a: str, b: str, limit: int = 2) -> int:
 class Analyzer:
     """Turns text into matching terms. Built once from the content's own vocabulary."""
 
-    def __init__(self, synonyms: dict[str, list[str]], vocabulary: Counter[str]) -> None:
+    def __init__(self, synonyms: dict[str, list[str]], vocabulary: Counter[str], domain: set[str],
+                 negation: Negation | None = None) -> None:
+        self.negation = negation
         self.phrases: dict[tuple[str, ...], str] = {}
         self.single: dict[str, str] = {}
         for canonical, variants in synonyms.items():
@@ -88,13 +90,16 @@ class Analyzer:
                 elif parts:
                     self.single[parts[0]] = canonical
         self.max_phrase = max((len(p) for p in self.phrases), default=1)
-        # Surface words the coach knows; typos are corrected towards these.
+        # Words the coach knows (not counted as unknown); typos are only corrected towards the
+        # domain words (examples, keywords, synonyms, exercise names), so "payday" stays unknown.
         self.known = Counter(vocabulary)
         for word in self.single:
             self.known[word] += 1
+        self.domain = set(domain) | set(self.single)
         self._deletes: dict[str, list[str]] = defaultdict(list)
-        for word in self.known:
-            if len(word) >= 4 and not word.isdigit():
+        # Typos are fixed towards domain words and plain English function words ("shuld" -> should).
+        for word in self.domain | STOPWORDS:
+            if len(word) >= 3 and not word.isdigit():
                 for key in self._delete_keys(word):
                     self._deletes[key].append(word)
         self._cache: dict[str, str | tuple[str, ...] | None] = {}
@@ -119,7 +124,7 @@ class Analyzer:
         if result is None and len(word) >= 6:
             for i in range(3, len(word) - 2):
                 left, right = word[:i], word[i:]
-                if left in self.known and right in self.known:
+                if left in self.domain and right in self.domain:
                     result = (left, right)
                     break
         if len(self._cache) < 50_000:
@@ -136,18 +141,26 @@ class Analyzer:
         if typo[0] != word[0]:
             return None
         if len(typo) <= 5:
-            extra = len(word) == len(typo) - 1 and word in {typo[:i] + typo[i + 1 :] for i in range(len(typo))}
+            # a doubled letter ("kneee", "hipp"), two letters swapped, or (5 letters) one letter missing ("fasia")
+            doubled = len(word) == len(typo) - 1 and any(
+                typo[i] == typo[i + 1] and typo[:i] + typo[i + 1 :] == word for i in range(len(typo) - 1))
             swapped = len(word) == len(typo) and damerau(typo, word, 1) == 1 and sorted(typo) == sorted(word)
-            return 1 if extra or swapped else None
+            missing = len(typo) == 5 and len(word) == 6 and typo in {word[:i] + word[i + 1 :] for i in range(6)}
+            return 1 if doubled or swapped or missing else None
         limit = 1 if len(typo) < 8 else 2
         distance = damerau(typo, word, limit)
         return distance if distance <= limit else None
 
     def surface(self, text: str) -> tuple[list[str], int]:
-        """Corrected surface words (stopwords dropped) and how many content words were unknown."""
+        """Corrected surface words and how many content words were unknown. Negated symptoms are dropped."""
+        toks = tokens(text)
+        if self.negation is not None:
+            toks = self.negation.without_negated_symptoms(toks)
         out: list[str] = []
         unknown = 0
-        for word in words(text):
+        for word in toks:
+            if word in CLAUSE_PUNCTUATION:
+                continue
             fixed = self.correct(word)
             if fixed is None:
                 unknown += 1
@@ -194,8 +207,9 @@ class Analysis:
 
 
 def features(terms: list[str]) -> Counter[str]:
+    """Unigrams plus neighbouring pairs; pairs ignore order so "sore hip" matches "hip pain"."""
     feats: Counter[str] = Counter(terms)
-    feats.update(f"{a}_{b}" for a, b in zip(terms, terms[1:], strict=False))
+    feats.update("_".join(sorted((a, b))) for a, b in zip(terms, terms[1:], strict=False))
     return feats
 
 
@@ -209,7 +223,7 @@ class TopicIndex:
     """TF-IDF over example questions, grouped by topic."""
 
     BEST_WEIGHT = 0.8  # best single example vs. the topic's centroid
-    KEYWORD_WEIGHT = 0.25  # a query word that is one of a topic's own keywords, shared by n topics: /n
+    KEYWORD_WEIGHT = 0.4  # a query word that is one of a topic's own keywords, shared by n topics: /n
 
     def __init__(self, analyzer: Analyzer, docs: dict[str, list[str]],
                  keywords: dict[str, tuple[str, ...]] | None = None) -> None:
@@ -267,8 +281,9 @@ class TopicIndex:
         bonus: dict[str, float] = defaultdict(float)
         for term in set(terms):
             owners = self.keyword_topics.get(term, ())
+            rarity = self.idf.get(term, self.default_idf) / self.default_idf  # common words count less
             for topic_id in owners:
-                bonus[topic_id] += self.KEYWORD_WEIGHT / len(owners)
+                bonus[topic_id] += self.KEYWORD_WEIGHT * rarity / len(owners)
         scored = [
             Match(t, self.BEST_WEIGHT * best[t] + (1 - self.BEST_WEIGHT) * centroid.get(t, 0.0) + bonus[t])
             for t in best
@@ -290,21 +305,32 @@ class ExerciseFinder:
                 if key:
                     self.names.setdefault(key, ex.id)
         self.max_len = max(len(k) for k in self.names)
+        # The same words as retrieval sees them (synonyms folded), to tell "about this exercise" apart
+        self.terms_of = {ex.id: {t for name in (ex.name, *ex.aliases) for t in analyzer.analyse(name).terms}
+                         for ex in exercises.values()}
 
     def key(self, text: str) -> tuple[str, ...]:
         surface, _ = self.analyzer.surface(text)
         return tuple(stem(w) for w in surface if w not in {"the", "a", "an"})
 
-    def find(self, text: str) -> tuple[str, int] | None:
-        """(exercise id, how many words the name covered), longest name first."""
+    def find(self, text: str) -> tuple[str, int, bool] | None:
+        """(exercise id, how many words its name covered, found in order), or None.
+
+        Names in order win ("pigeon pose"), longest first; then multi-word names whose words all
+        appear in any order ("foam roll my tfl" finds "tfl roll").
+        """
         toks = self.key(text)
-        best: tuple[str, int] | None = None
         for size in range(min(self.max_len, len(toks)), 0, -1):
             for i in range(len(toks) - size + 1):
                 ex_id = self.names.get(toks[i : i + size])
                 if ex_id:
-                    return ex_id, size
-        return best
+                    return ex_id, size, True
+        present = set(toks)
+        unordered = [(len(key), ex_id) for key, ex_id in self.names.items() if len(key) > 1 and set(key) <= present]
+        if unordered:
+            size, ex_id = max(unordered)
+            return ex_id, size, False
+        return None
 
     def suggestions(self, text: str, limit: int = 3) -> list[str]:
         """Closest exercise names for an unknown query, by shared words."""
@@ -319,6 +345,18 @@ class ExerciseFinder:
             if ex_id not in seen:
                 seen.append(ex_id)
         return seen[:limit]
+
+
+def domain_vocabulary(content: Content) -> set[str]:
+    """Words that carry hip meaning: how users ask (examples), keywords, and exercise names."""
+    vocab: set[str] = set()
+    for topic in content.topics.values():
+        for text in (*topic.examples, topic.title, *topic.keywords):
+            vocab.update(words(text))
+    for ex in content.exercises.values():
+        for text in (ex.name, *ex.aliases, *ex.muscles):
+            vocab.update(words(text))
+    return vocab - STOPWORDS
 
 
 def content_vocabulary(content: Content) -> Counter[str]:
@@ -345,7 +383,8 @@ class Knowledge:
 
     def __init__(self, content: Content, synonyms: dict[str, list[str]]) -> None:
         self.content = content
-        self.analyzer = Analyzer(synonyms, content_vocabulary(content))
+        self.analyzer = Analyzer(synonyms, content_vocabulary(content), domain_vocabulary(content),
+                                 content.safety.negation)
         docs = {
             t.id: [*t.examples, t.title, " ".join(t.keywords)] + ([t.faq] if t.faq else [])
             for t in content.topics.values()

@@ -13,6 +13,9 @@ _CONTRACTIONS = {
     "ain't": "is not", "aint": "is not", "shan't": "shall not", "i'm": "i am", "im": "i am",
     "it's": "it is", "that's": "that is", "what's": "what is", "there's": "there is", "let's": "let us",
     "i've": "i have", "ive": "i have", "i'd": "i would", "i'll": "i will", "you're": "you are",
+    # chat spellings
+    "hw": "how", "wat": "what", "wht": "what", "shud": "should", "cud": "could", "wud": "would", "abt": "about",
+    "bc": "because", "cuz": "because", "coz": "because", "tmrw": "tomorrow", "rn": "right now", "2day": "today",
 }
 _NT_BARE = ("dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "havent", "hasnt", "hadnt",
             "couldnt", "wouldnt", "shouldnt", "mustnt", "neednt")
@@ -55,8 +58,10 @@ class Negation:
     ("but", "just"). Phrases like "not sure" or "no longer" are not negations.
     """
 
-    def __init__(self, words: set[str], ignore: list[tuple[str, ...]], clause_breaks: set[str], window: int) -> None:
+    def __init__(self, words: set[str], ignore: list[tuple[str, ...]], clause_breaks: set[str], window: int,
+                 symptom_words: set[str] | None = None) -> None:
         self.words = words
+        self.symptom_words = symptom_words or set()
         self.ignore = ignore
         self.clause_breaks = clause_breaks
         self.window = window
@@ -77,18 +82,22 @@ class Negation:
             i -= 1
         return False
 
-    def without_negated(self, toks: list[str]) -> list[str]:
-        """The tokens with negation words and what they cover removed."""
-        out: list[str] = []
-        covering = 0
-        for i, tok in enumerate(toks):
-            if tok in CLAUSE_PUNCTUATION or tok in self.clause_breaks:
-                covering = 0
-                out.append(tok)
-            elif self._is_negation(toks, i):
-                covering = self.window
-            elif covering:
-                covering -= 1
-            else:
-                out.append(tok)
-        return out
+    def without_negated_symptoms(self, toks: list[str]) -> list[str]:
+        """Drop negated symptoms: 'no back pain, i just want to move better' -> 'i just want to move better'.
+
+        Only spans that contain a symptom word go ("my hips don't move well" keeps its meaning): from
+        the negation word up to the last symptom word it covers.
+        """
+        drop: set[int] = set()
+        for i in range(len(toks)):
+            if not self._is_negation(toks, i):
+                continue
+            last = None
+            for j in range(i + 1, min(len(toks), i + 1 + self.window)):
+                if toks[j] in CLAUSE_PUNCTUATION or toks[j] in self.clause_breaks:
+                    break
+                if toks[j] in self.symptom_words:
+                    last = j
+            if last is not None:
+                drop.update(range(i, last + 1))
+        return [t for k, t in enumerate(toks) if k not in drop]
