@@ -62,9 +62,8 @@ class Coach:
         started = time.perf_counter()
         try:
             now = self.clock()
-            first = await self.repo.ensure_user(incoming.user_key, incoming.display_name, now)
-            turn = Turn(incoming, now, first, await self.repo.get_profile(incoming.user_key),
-                        await self.repo.get_state(incoming.user_key) or {})
+            first, profile, state = await self.repo.begin_turn(incoming.user_key, incoming.display_name[:128], now)
+            turn = Turn(incoming, now, first, profile, state or {})
             if incoming.button is not None:
                 replies = await self._on_button(turn, incoming.button)
             elif incoming.command is not None:

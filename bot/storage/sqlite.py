@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ class SQLiteRepository:
     @classmethod
     async def open(cls, path: str | Path) -> SQLiteRepository:
         path = str(path)
-        conn = await aiosqlite.connect(path, timeout=10)
+        # Autocommit: each statement is its own transaction (one thread hop instead of two);
+        # multi-statement changes use transaction() explicitly.
+        conn = await aiosqlite.connect(path, timeout=10, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         if path != ":memory:":
             await conn.execute("PRAGMA journal_mode=WAL")
@@ -34,6 +37,16 @@ class SQLiteRepository:
         repo = cls(conn, path)
         await repo.migrate()
         return repo
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
 
     async def close(self) -> None:
         await self._db.close()
@@ -49,42 +62,53 @@ class SQLiteRepository:
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction. Returns the resulting version."""
         current = await self.schema_version()
-        await self._db.commit()
         for version, description, sql in MIGRATIONS:
             if version <= current:
                 continue
             log.info("event=migrate version=%d description=%r", version, description)
-            await self._db.execute("BEGIN")
-            try:
+            async with self.transaction() as db:
+                # Another process may have migrated while we waited for the lock.
+                async with db.execute("SELECT 1 FROM schema_version WHERE version = ?", (version,)) as cur:
+                    if await cur.fetchone():
+                        continue
                 for statement in filter(str.strip, sql.split(";")):
-                    await self._db.execute(statement)
-                await self._db.execute(
+                    await db.execute(statement)
+                await db.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, datetime('now'))", (version,)
                 )
-                await self._db.commit()
-            except BaseException:
-                await self._db.rollback()
-                raise
             current = version
         return current
 
     # -- users and profiles -------------------------------------------------------------------
 
-    async def ensure_user(self, user_key: str, display_name: str, now: datetime) -> bool:
+    async def begin_turn(self, user_key: str, display_name: str, now: datetime
+                         ) -> tuple[bool, Profile, dict[str, Any] | None]:
+        """Everything a message needs in two round trips: record the user, read profile and state.
+
+        last_seen_at is refreshed at most once a minute, so a chatty user does not write on every message.
+        """
         stamp = now.isoformat()
-        cur = await self._db.execute(
+        stale = (now - timedelta(minutes=1)).isoformat()
+        async with self._db.execute(
             "INSERT INTO users (user_key, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_key) DO NOTHING",
-            (user_key, display_name[:128], stamp, stamp),
-        )
-        created = cur.rowcount == 1
-        if not created:
-            await self._db.execute(
-                "UPDATE users SET last_seen_at = ?, display_name = ? WHERE user_key = ?",
-                (stamp, display_name[:128], user_key),
-            )
-        await self._db.commit()
-        return created
+            "ON CONFLICT (user_key) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
+            "display_name = excluded.display_name WHERE users.last_seen_at < ? OR users.display_name <> "
+            "excluded.display_name RETURNING created_at",
+            (user_key, display_name[:128], stamp, stamp, stale),
+        ) as cur:
+            row = await cur.fetchone()
+        first = row is not None and row[0] == stamp
+        async with self._db.execute(
+            "SELECT p.goal, p.level, p.timezone, p.onboarded, s.state FROM users u "
+            "LEFT JOIN profiles p ON p.user_key = u.user_key "
+            "LEFT JOIN conversation_state s ON s.user_key = u.user_key WHERE u.user_key = ?",
+            (user_key,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return first, Profile(user_key), None
+        profile = Profile(user_key, row["goal"], row["level"], row["timezone"], bool(row["onboarded"] or 0))
+        return first, profile, json.loads(row["state"]) if row["state"] else None
 
     async def get_profile(self, user_key: str) -> Profile:
         async with self._db.execute(
@@ -104,7 +128,6 @@ class SQLiteRepository:
             (profile.user_key, profile.goal, profile.level, profile.timezone, int(profile.onboarded),
              now.isoformat()),
         )
-        await self._db.commit()
 
     # -- conversation state ------------------------------------------------------------------
 
@@ -124,7 +147,6 @@ class SQLiteRepository:
                 "ON CONFLICT (user_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (user_key, json.dumps(state, separators=(",", ":")), now.isoformat()),
             )
-        await self._db.commit()
 
     # -- privacy -----------------------------------------------------------------------------
 
@@ -137,13 +159,8 @@ class SQLiteRepository:
 
     async def forget_user(self, user_key: str) -> int:
         deleted = 0
-        await self._db.execute("BEGIN")
-        try:
+        async with self.transaction() as db:
             for table in USER_TABLES:
-                cur = await self._db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user_key,))
+                cur = await db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user_key,))
                 deleted += cur.rowcount
-            await self._db.commit()
-        except BaseException:
-            await self._db.rollback()
-            raise
         return deleted
