@@ -1,0 +1,63 @@
+"""SQLite storage: migrations, settings a bot needs, and the per-turn read."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.core.ports import Profile
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.sqlite import SQLiteRepository
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+async def test_migrations_apply_once_and_reopen_cleanly(tmp_path):
+    path = tmp_path / "m.db"
+    repo = await SQLiteRepository.open(path)
+    assert await repo.schema_version() == MIGRATIONS[-1][0]
+    await repo.begin_turn("t:1", "One", NOW)
+    await repo.close()
+    repo = await SQLiteRepository.open(path)  # second start: nothing re-applied, data kept
+    first, _, _ = await repo.begin_turn("t:1", "One", NOW)
+    assert first is False
+    await repo.close()
+
+
+async def test_two_processes_starting_together_migrate_once(tmp_path):
+    path = tmp_path / "race.db"
+    repos = await asyncio.gather(*(SQLiteRepository.open(path) for _ in range(3)))
+    assert {await r.schema_version() for r in repos} == {MIGRATIONS[-1][0]}
+    for r in repos:
+        await r.close()
+
+
+async def test_sqlite_is_tuned_for_a_bot(repo):
+    async with repo._db.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    async with repo._db.execute("PRAGMA foreign_keys") as cur:
+        assert (await cur.fetchone())[0] == 1
+    async with repo._db.execute("PRAGMA busy_timeout") as cur:
+        assert (await cur.fetchone())[0] >= 5000
+
+
+async def test_begin_turn_reports_first_contact_and_loads_profile_and_state(repo):
+    first, profile, state = await repo.begin_turn("t:2", "Two", NOW)
+    assert first and profile == Profile("t:2") and state is None
+    await repo.save_profile(Profile("t:2", "knee", "beginner", None, True), NOW)
+    await repo.set_state("t:2", {"flow": "screen", "area": "knee"}, NOW)
+    first, profile, state = await repo.begin_turn("t:2", "Two", NOW + timedelta(seconds=5))
+    assert not first and profile.goal == "knee" and state == {"flow": "screen", "area": "knee"}
+    await repo.set_state("t:2", None, NOW)
+    assert (await repo.begin_turn("t:2", "Two", NOW))[2] is None
+
+
+async def test_forget_removes_rows_in_every_user_table(repo):
+    await repo.begin_turn("t:3", "Three", NOW)
+    await repo.begin_turn("t:4", "Four", NOW)
+    await repo.save_profile(Profile("t:3", "desk"), NOW)
+    await repo.set_state("t:3", {"last_topic": "posture"}, NOW)
+    assert await repo.count_rows("t:3") == {"conversation_state": 1, "profiles": 1, "users": 1}
+    assert await repo.forget_user("t:3") == 3
+    assert sum((await repo.count_rows("t:3")).values()) == 0
+    assert (await repo.count_rows("t:4"))["users"] == 1  # nobody else's data
