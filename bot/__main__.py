@@ -66,12 +66,24 @@ async def _ask_jsonl(stdin, stdout) -> int:
                 user = item.get("user")
                 user_id = f"u-{user}" if user is not None else f"fresh-{run}-{number}"
             except ValueError as exc:
-                stdout.write(json.dumps({"text": f"Could not read line {number}: {exc}", "topic": None,
-                                         "safety": "none", "error": "bad_input"}) + "\n")
+                stdout.write(
+                    json.dumps(
+                        {
+                            "text": f"Could not read line {number}: {exc}",
+                            "topic": None,
+                            "safety": "none",
+                            "error": "bad_input",
+                        }
+                    )
+                    + "\n"
+                )
                 continue
             replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text))
-            out = {"text": "\n\n".join(r.text for r in replies), "topic": main_topic(replies),
-                   "safety": worst_safety(replies)}
+            out = {
+                "text": "\n\n".join(r.text for r in replies),
+                "topic": main_topic(replies),
+                "safety": worst_safety(replies),
+            }
             stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
             stdout.flush()
     finally:
@@ -81,9 +93,20 @@ async def _ask_jsonl(stdin, stdout) -> int:
     return 0
 
 
+PLATFORM_TOKENS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
+
+
 async def _chat() -> int:
     from bot.adapters.terminal import run_terminal
 
+    waiting = [name for name in PLATFORM_TOKENS if os.environ.get(name)]
+    if waiting:
+        # Say so plainly instead of pretending to connect; never echo the token itself.
+        print(
+            f"{', '.join(waiting)} is set, but this version has no Telegram/Discord adapter yet; "
+            "starting the terminal chat.",
+            file=sys.stderr,
+        )
     app = await build_app()
     try:
         await run_terminal(app.coach)

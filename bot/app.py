@@ -44,5 +44,7 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock) -> 
 
 def configure_logging() -> None:
     # Logs go to stderr so stdout stays clean for the chat and the JSONL CLI.
-    logging.basicConfig(level=os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").upper(),
-                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )

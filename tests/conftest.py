@@ -58,13 +58,15 @@ class Chat:
         self.last: list[Reply] = []
 
     async def say(self, text: str) -> list[Reply]:
-        self.last = await self.coach.handle(Incoming(self.platform, self.user, self.user, text=text,
-                                                     display_name=self.user.title()))
+        self.last = await self.coach.handle(
+            Incoming(self.platform, self.user, self.user, text=text, display_name=self.user.title())
+        )
         return self.last
 
     async def command(self, command: str, args: str = "") -> list[Reply]:
-        self.last = await self.coach.handle(Incoming(self.platform, self.user, self.user, command=command,
-                                                     args=args, display_name=self.user.title()))
+        self.last = await self.coach.handle(
+            Incoming(self.platform, self.user, self.user, command=command, args=args, display_name=self.user.title())
+        )
         return self.last
 
     async def press(self, label_part: str) -> list[Reply]:
@@ -74,11 +76,14 @@ class Chat:
                 for button in row:
                     if label_part.lower() in button.label.lower():
                         return await self.press_data(button.data)
-        raise AssertionError(f"no button like {label_part!r} in {[b.label for r in self.last for row in r.buttons for b in row]}")
+        raise AssertionError(
+            f"no button like {label_part!r} in {[b.label for r in self.last for row in r.buttons for b in row]}"
+        )
 
     async def press_data(self, data: str) -> list[Reply]:
-        self.last = await self.coach.handle(Incoming(self.platform, self.user, self.user, button=data,
-                                                     display_name=self.user.title()))
+        self.last = await self.coach.handle(
+            Incoming(self.platform, self.user, self.user, button=data, display_name=self.user.title())
+        )
         return self.last
 
     def text(self) -> str:

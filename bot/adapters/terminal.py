@@ -40,14 +40,20 @@ def to_incoming(line: str, choices: list[Button], user_id: str, name: str) -> In
     return Incoming(PLATFORM, user_id, user_id, text=text, display_name=name)
 
 
-async def run_terminal(coach: Coach, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-                       user_id: str | None = None, read_line: Callable[[], str] | None = None) -> None:
+async def run_terminal(
+    coach: Coach,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    user_id: str | None = None,
+    read_line: Callable[[], str] | None = None,
+) -> None:
     user_id = user_id or _local_user()
     loop = asyncio.get_running_loop()
     read_line = read_line or stdin.readline
     stdout.write("Hip Coach (terminal). Type a question, /help, or a number to press a button. /quit to leave.\n\n")
-    text, choices = render(await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start",
-                                                       display_name=user_id)))
+    text, choices = render(
+        await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start", display_name=user_id))
+    )
     stdout.write(text + "\n")
     while True:
         stdout.write("you> ")

@@ -25,15 +25,20 @@ log = logging.getLogger(__name__)
 
 COMMANDS = ("start", "help", "routine", "exercise", "ask", "goal", "forget", "about")
 # Words that only say "tell me about this exercise"; anything else means the message is about more.
-LOOKUP_WORDS = frozenset(stem(w) for w in (
-    "exercise exercises stretch stretches pose poses move moves drill drills do how form proper correct "
-    "correctly properly technique explain show cue cues teach perform right position instructions what whats "
-    "is are the a an it that this tutorial guide doing good benefit"
-).split())
+LOOKUP_WORDS = frozenset(
+    stem(w)
+    for w in (
+        "exercise exercises stretch stretches pose poses move moves drill drills do how form proper correct "
+        "correctly properly technique explain show cue cues teach perform right position instructions what whats "
+        "is are the a an it that this tutorial guide doing good benefit"
+    ).split()
+)
 PAIN_TERMS = frozenset({"pain", "tight"})
 # Words that say "an exercise" when a bare name is ambiguous ("pigeon pose" vs "pigeons on my balcony").
-EXERCISE_CONTEXT = frozenset("stretch stretches stretching pose exercise exercises move drill position form "
-                             "technique hold reps yoga how cue cues properly correctly".split())
+EXERCISE_CONTEXT = frozenset(
+    "stretch stretches stretching pose exercise exercises move drill position form "
+    "technique hold reps yoga how cue cues properly correctly".split()
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,14 @@ class Thresholds:
 
 
 class Coach:
-    def __init__(self, content: Content, knowledge: Knowledge, repo: Repository, clock: Clock = system_clock,
-                 thresholds: Thresholds = Thresholds()) -> None:
+    def __init__(
+        self,
+        content: Content,
+        knowledge: Knowledge,
+        repo: Repository,
+        clock: Clock = system_clock,
+        thresholds: Thresholds = Thresholds(),
+    ) -> None:
         self.content = content
         self.knowledge = knowledge
         self.repo = repo
@@ -111,8 +122,11 @@ class Coach:
         return [Reply(self.msg["unknown_command"].format(command=shown) + "\n" + self.msg["help"])]
 
     def _help(self) -> Reply:
-        return Reply(self.msg["help"], rows(Button("Start a routine", "c:routine"), Button("Set my goal", "c:goal")),
-                     topic="help")
+        return Reply(
+            self.msg["help"],
+            rows(Button("Start a routine", "c:routine"), Button("Set my goal", "c:goal")),
+            topic="help",
+        )
 
     # -- buttons -----------------------------------------------------------------------------
 
@@ -247,7 +261,9 @@ class Coach:
         matches = self.knowledge.topics.search(analysis.terms)
         confidence = self._confidence(matches, analysis)
         found = self.knowledge.exercises.find(text)
-        if found and self._is_exercise_lookup(raw, analysis, *found, confident_topic=confidence >= self.thresholds.answer):
+        if found and self._is_exercise_lookup(
+            raw, analysis, *found, confident_topic=confidence >= self.thresholds.answer
+        ):
             return [exercise_card(self.content.exercises[found[0]], self.content)]
         if confidence >= self.thresholds.answer:
             return self._answer_topic(turn, self.content.topics[matches[0].id], analysis)
@@ -261,8 +277,15 @@ class Coach:
         # Unknown words pull confidence down: "hip hop recommendations" is not about hips.
         return matches[0].score * min(1.0, analysis.coverage / self.thresholds.min_coverage) ** 2
 
-    def _is_exercise_lookup(self, raw: list[str], analysis: Analysis, exercise_id: str, name_words: int,
-                            in_order: bool, confident_topic: bool) -> bool:
+    def _is_exercise_lookup(
+        self,
+        raw: list[str],
+        analysis: Analysis,
+        exercise_id: str,
+        name_words: int,
+        in_order: bool,
+        confident_topic: bool,
+    ) -> bool:
         """Is this message about how to do that exercise, rather than a topic or something else?
 
         "whats a clamshell" is; "what do frogs eat" and "happy baby shower gift ideas" are not: they
@@ -309,8 +332,9 @@ class Coach:
     def _exercise_lookup(self, query: str) -> list[Reply]:
         if not query:
             names = sorted(self.content.exercises.values(), key=lambda e: (e.level, e.name))[:6]
-            return [Reply(self.msg["exercise_which"],
-                          rows(*(Button(e.name[:40], f"x:{e.id}") for e in names), per_row=2))]
+            return [
+                Reply(self.msg["exercise_which"], rows(*(Button(e.name[:40], f"x:{e.id}") for e in names), per_row=2))
+            ]
         found = self.knowledge.exercises.find(query)
         if found:
             return [exercise_card(self.content.exercises[found[0]], self.content)]
@@ -319,8 +343,9 @@ class Coach:
         return [Reply(text, rows(*(Button(self.content.exercises[e].name[:40], f"x:{e}") for e in close), per_row=1))]
 
     def _start_routine(self, turn: Turn, wish: intents.RoutineWish) -> list[Reply]:
-        routine = self.content.routine_for(wish.goal or turn.profile.goal, wish.level or turn.profile.level,
-                                           wish.minutes)
+        routine = self.content.routine_for(
+            wish.goal or turn.profile.goal, wish.level or turn.profile.level, wish.minutes
+        )
         return self._routine_start_replies(turn, routine)
 
     def _routine_start_replies(self, turn: Turn, routine) -> list[Reply]:

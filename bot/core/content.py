@@ -309,12 +309,17 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
             check.fail(path, item["id"], "needs at least one pattern")
         if level in LEVELS[1:] and level not in escalations and not item.get("message"):
             check.fail(path, item["id"], f"no escalation wording for level {level!r}")
-        rules.append(Rule(
-            id=item["id"], level=level if level in LEVELS else NONE, patterns=tuple(patterns),
-            reason=" ".join(str(item.get("reason", "")).split()),
-            message=" ".join(str(item.get("message", "")).split()),
-            topic=item.get("topic"), negation_window=item.get("negation_window"),
-        ))
+        rules.append(
+            Rule(
+                id=item["id"],
+                level=level if level in LEVELS else NONE,
+                patterns=tuple(patterns),
+                reason=" ".join(str(item.get("reason", "")).split()),
+                message=" ".join(str(item.get("message", "")).split()),
+                topic=item.get("topic"),
+                negation_window=item.get("negation_window"),
+            )
+        )
     words = Negation(
         words=set(negation.get("words") or []),
         ignore=[tuple(str(p).split()) for p in negation.get("ignore") or []],

@@ -92,7 +92,11 @@ class Conversations:
             return await self.skip_onboarding(turn)
         if stage == "goal":
             for goal in GOALS:
-                if goal in words or goal.replace("-", "") in "".join(words) or (goal == "lower-back" and "back" in words):
+                if (
+                    goal in words
+                    or goal.replace("-", "") in "".join(words)
+                    or (goal == "lower-back" and "back" in words)
+                ):
                     return await self.set_goal(turn, goal)
         if stage == "level":
             if {"beginner", "new", "never", "rarely"} & set(words):
@@ -106,7 +110,9 @@ class Conversations:
     def start_screening(self, turn: Turn, area: str) -> Reply:
         turn.set_flow("screen", area=area, stage="feel")
         options = self.msg["screen_feel_options"]
-        return Reply(self.msg["screen_feel"], rows(*(Button(label, f"s:{area}:f:{key}") for key, label in options.items())))
+        return Reply(
+            self.msg["screen_feel"], rows(*(Button(label, f"s:{area}:f:{key}") for key, label in options.items()))
+        )
 
     def screening_answer(self, turn: Turn, area: str, stage: str, answer: str) -> list[Reply]:
         if area not in AREA_GOAL or stage not in ("f", "i"):
@@ -118,11 +124,16 @@ class Conversations:
             return [Reply(text, topic="see-a-professional", safety=SEE_PROFESSIONAL)]
         if stage == "f":
             turn.set_flow("screen", area=area, stage="injury")
-            return [Reply(self.msg["screen_injury"], rows(Button("Yes", f"s:{area}:i:yes"), Button("No", f"s:{area}:i:no")))]
+            return [
+                Reply(self.msg["screen_injury"], rows(Button("Yes", f"s:{area}:i:yes"), Button("No", f"s:{area}:i:no")))
+            ]
         turn.set_flow(None)
         routine = self.content.routine_for(AREA_GOAL[area], turn.profile.level, 5)
-        buttons = rows(Button(f"Start: {routine.title} ({routine.minutes} min)", f"r:{routine.id}:0"),
-                       Button("Not now", "o:none"), per_row=1)
+        buttons = rows(
+            Button(f"Start: {routine.title} ({routine.minutes} min)", f"r:{routine.id}:0"),
+            Button("Not now", "o:none"),
+            per_row=1,
+        )
         return [Reply(self.msg["screen_clear"], buttons, topic=AREA_TOPIC[area])]
 
     def screening_text(self, turn: Turn, words: list[str]) -> list[Reply] | None:
@@ -141,7 +152,12 @@ class Conversations:
 
     def confirm_forget(self, turn: Turn) -> list[Reply]:
         turn.set_flow("forget")
-        return [Reply(self.msg["forget_confirm"], rows(Button("Yes, delete everything", "f:yes"), Button("No, keep it", "f:no")))]
+        return [
+            Reply(
+                self.msg["forget_confirm"],
+                rows(Button("Yes, delete everything", "f:yes"), Button("No, keep it", "f:no")),
+            )
+        ]
 
     async def forget(self, turn: Turn, confirmed: bool) -> list[Reply]:
         if not confirmed:

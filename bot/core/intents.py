@@ -14,37 +14,105 @@ GREETING = frozenset("hi hello hey heya hiya yo sup howdy morning evening aftern
 GREETING_TAGALONG = frozenset("whats what up good how are doing going".split())
 THANKS = frozenset("thanks thank thx ty tysm cheers appreciate appreciated legend grateful".split())
 GOODBYE = frozenset("bye goodbye cya later goodnight night ciao".split())
-HELP_PHRASES = ("what can you do", "what can i ask", "how does this work", "how do you work", "what do you do",
-                "help me use", "what are your commands", "show commands", "commands", "menu")
-ABOUT_PHRASES = ("who made you", "who built you", "who created you", "who are you", "what are you",
-                 "medical advice", "are you a doctor", "are you a real", "are you human", "are you a bot",
-                 "are you an ai", "are you ai", "your sources", "where do your answers", "is this legit")
+HELP_PHRASES = (
+    "what can you do",
+    "what can i ask",
+    "how does this work",
+    "how do you work",
+    "what do you do",
+    "help me use",
+    "what are your commands",
+    "show commands",
+    "commands",
+    "menu",
+)
+ABOUT_PHRASES = (
+    "who made you",
+    "who built you",
+    "who created you",
+    "who are you",
+    "what are you",
+    "medical advice",
+    "are you a doctor",
+    "are you a real",
+    "are you human",
+    "are you a bot",
+    "are you an ai",
+    "are you ai",
+    "your sources",
+    "where do your answers",
+    "is this legit",
+)
 REMIND_WORDS = frozenset("remind reminder reminders notify notification notifications nudge alarm ping".split())
-ROUTINE_WORDS = frozenset("routine routines workout workouts session sessions program programme plan "
-                          "sequence circuit".split())
-MORE_PHRASES = ("tell me more", "more please", "more info", "go on", "explain more", "more detail",
-                "elaborate", "more about that", "more on that", "go deeper", "details")
-FILLER = frozenset("a the me you u my so much very really for that it this all again bye again mate coach "
-                   "bot guys buddy man dude there everyone team lot lots ok okay its is was good".split())
+ROUTINE_WORDS = frozenset(
+    "routine routines workout workouts session sessions program programme plan sequence circuit".split()
+)
+MORE_PHRASES = (
+    "tell me more",
+    "more please",
+    "more info",
+    "go on",
+    "explain more",
+    "more detail",
+    "elaborate",
+    "more about that",
+    "more on that",
+    "go deeper",
+    "details",
+)
+FILLER = frozenset(
+    "a the me you u my so much very really for that it this all again bye again mate coach "
+    "bot guys buddy man dude there everyone team lot lots ok okay its is was good".split()
+)
 
 # Body parts the coach does not cover, and the ones near enough to the hips that it does.
-OTHER_BODY_PARTS = frozenset("tooth teeth toothache head headache migraine neck shoulder shoulders elbow elbows "
-                             "wrist wrists hand hands finger fingers thumb stomach tummy belly ear ears eye eyes "
-                             "throat chest jaw nose skin hair heart lungs".split())
-HIP_REGION = frozenset("hip hips glute glutes butt buttock pelvis pelvic groin thigh thighs knee knees back "
-                       "leg legs hamstring hamstrings quad quads adductor adductors flexor flexors psoas "
-                       "lumbar spine sacrum tailbone it band".split())
+OTHER_BODY_PARTS = frozenset(
+    "tooth teeth toothache head headache migraine neck shoulder shoulders elbow elbows "
+    "wrist wrists hand hands finger fingers thumb stomach tummy belly ear ears eye eyes "
+    "throat chest jaw nose skin hair heart lungs".split()
+)
+HIP_REGION = frozenset(
+    "hip hips glute glutes butt buttock pelvis pelvic groin thigh thighs knee knees back "
+    "leg legs hamstring hamstrings quad quads adductor adductors flexor flexors psoas "
+    "lumbar spine sacrum tailbone it band".split()
+)
 
 GOAL_WORDS = {
     "desk": {"sit", "desk", "office", "computer", "chair", "sitting", "sedentary", "wfh", "job", "work"},
     "lower-back": {"back", "lumbar", "lowerback"},
     "knee": {"knee", "knees"},
-    "athlete": {"athlete", "athletic", "run", "runner", "running", "sport", "sports", "squat", "training",
-                "soccer", "football", "rugby", "basketball", "lift", "lifting", "gym", "game", "games", "player",
-                "match", "race", "cycling", "cyclist", "hockey", "tennis", "climbing"},
+    "athlete": {
+        "athlete",
+        "athletic",
+        "run",
+        "runner",
+        "running",
+        "sport",
+        "sports",
+        "squat",
+        "training",
+        "soccer",
+        "football",
+        "rugby",
+        "basketball",
+        "lift",
+        "lifting",
+        "gym",
+        "game",
+        "games",
+        "player",
+        "match",
+        "race",
+        "cycling",
+        "cyclist",
+        "hockey",
+        "tennis",
+        "climbing",
+    },
 }
-INTERMEDIATE_WORDS = frozenset("intermediate advanced experienced harder challenging tough regularly pro "
-                               "expert".split())
+INTERMEDIATE_WORDS = frozenset(
+    "intermediate advanced experienced harder challenging tough regularly pro expert".split()
+)
 SHORT_WORDS = frozenset("quick short brief fast mini".split())
 LONG_WORDS = frozenset("long longer extended full thorough".split())
 

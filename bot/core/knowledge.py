@@ -20,7 +20,8 @@ import yaml
 from bot.core.content import Content, Exercise
 from bot.core.text import CLAUSE_PUNCTUATION, Negation, tokens, words
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again all also am an and any anything are as at be because been before being
 below between both but by can could did do does doing done down during each even ever every few for
 from further get gets getting got had has have having he her here hers herself him himself his how
@@ -31,7 +32,8 @@ this those through to too u ur under until up us very want wanna was we were wha
 while who whom why will with would yes yet you your yours yourself ok okay hey hi lol tbh idk btw
 thing things way bit lot lots kind sort maybe anyone someone im ive id dont cant gonna gotta go
 see tell know think feel feels feeling felt make makes made say said give show help helps helped
-""".split())
+""".split()
+)
 
 # Generic words that say "this is about hips" but nothing about which topic.
 DOMAIN_ONLY = frozenset({"hip", "hips"})
@@ -41,8 +43,16 @@ def stem(word: str) -> str:
     """A deliberately small stemmer: enough to fold plurals and -ing/-ed forms together."""
     if len(word) <= 3 or word.isdigit():
         return word
-    for suffix, repl, min_len in (("ies", "y", 5), ("sses", "ss", 5), ("ness", "", 7), ("ing", "", 6),
-                                  ("edly", "", 7), ("ed", "", 5), ("ly", "", 6), ("es", "e", 5)):
+    for suffix, repl, min_len in (
+        ("ies", "y", 5),
+        ("sses", "ss", 5),
+        ("ness", "", 7),
+        ("ing", "", 6),
+        ("edly", "", 7),
+        ("ed", "", 5),
+        ("ly", "", 6),
+        ("es", "e", 5),
+    ):
         if word.endswith(suffix) and len(word) >= min_len:
             if suffix == "ed" and word.endswith("eed"):
                 return word  # speed, need: not a past tense
@@ -77,8 +87,13 @@ def damerau(a: str, b: str, limit: int = 2) -> int:
 class Analyzer:
     """Turns text into matching terms. Built once from the content's own vocabulary."""
 
-    def __init__(self, synonyms: dict[str, list[str]], vocabulary: Counter[str], domain: set[str],
-                 negation: Negation | None = None) -> None:
+    def __init__(
+        self,
+        synonyms: dict[str, list[str]],
+        vocabulary: Counter[str],
+        domain: set[str],
+        negation: Negation | None = None,
+    ) -> None:
         self.negation = negation
         self.phrases: dict[tuple[str, ...], str] = {}
         self.single: dict[str, str] = {}
@@ -143,7 +158,8 @@ class Analyzer:
         if len(typo) <= 5:
             # a doubled letter ("kneee", "hipp"), two letters swapped, or (5 letters) one letter missing ("fasia")
             doubled = len(word) == len(typo) - 1 and any(
-                typo[i] == typo[i + 1] and typo[:i] + typo[i + 1 :] == word for i in range(len(typo) - 1))
+                typo[i] == typo[i + 1] and typo[:i] + typo[i + 1 :] == word for i in range(len(typo) - 1)
+            )
             swapped = len(word) == len(typo) and damerau(typo, word, 1) == 1 and sorted(typo) == sorted(word)
             missing = len(typo) == 5 and len(word) == 6 and typo in {word[:i] + word[i + 1 :] for i in range(6)}
             return 1 if doubled or swapped or missing else None
@@ -225,8 +241,9 @@ class TopicIndex:
     BEST_WEIGHT = 0.8  # best single example vs. the topic's centroid
     KEYWORD_WEIGHT = 0.4  # a query word that is one of a topic's own keywords, shared by n topics: /n
 
-    def __init__(self, analyzer: Analyzer, docs: dict[str, list[str]],
-                 keywords: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self, analyzer: Analyzer, docs: dict[str, list[str]], keywords: dict[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.analyzer = analyzer
         self.keyword_topics: dict[str, set[str]] = defaultdict(set)
         for topic_id, kws in (keywords or {}).items():
@@ -306,8 +323,10 @@ class ExerciseFinder:
                     self.names.setdefault(key, ex.id)
         self.max_len = max(len(k) for k in self.names)
         # The same words as retrieval sees them (synonyms folded), to tell "about this exercise" apart
-        self.terms_of = {ex.id: {t for name in (ex.name, *ex.aliases) for t in analyzer.analyse(name).terms}
-                         for ex in exercises.values()}
+        self.terms_of = {
+            ex.id: {t for name in (ex.name, *ex.aliases) for t in analyzer.analyse(name).terms}
+            for ex in exercises.values()
+        }
 
     def key(self, text: str) -> tuple[str, ...]:
         surface, _ = self.analyzer.surface(text)
@@ -383,8 +402,9 @@ class Knowledge:
 
     def __init__(self, content: Content, synonyms: dict[str, list[str]]) -> None:
         self.content = content
-        self.analyzer = Analyzer(synonyms, content_vocabulary(content), domain_vocabulary(content),
-                                 content.safety.negation)
+        self.analyzer = Analyzer(
+            synonyms, content_vocabulary(content), domain_vocabulary(content), content.safety.negation
+        )
         docs = {
             t.id: [*t.examples, t.title, " ".join(t.keywords)] + ([t.faq] if t.faq else [])
             for t in content.topics.values()

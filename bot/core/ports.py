@@ -26,8 +26,9 @@ class Profile:
 class Repository(Protocol):
     """The storage the coach uses. SQLite today; keep the SQL behind it portable."""
 
-    async def begin_turn(self, user_key: str, display_name: str, now: datetime
-                         ) -> tuple[bool, Profile, dict[str, Any] | None]:
+    async def begin_turn(
+        self, user_key: str, display_name: str, now: datetime
+    ) -> tuple[bool, Profile, dict[str, Any] | None]:
         """Record that the user exists and load what a turn needs: (first contact?, profile, state)."""
 
     async def get_profile(self, user_key: str) -> Profile: ...

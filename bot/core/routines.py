@@ -10,8 +10,11 @@ from bot.core.content import Content, Exercise, Routine
 from bot.core.messages import Button, Reply, rows
 
 CATEGORY_NAMES = {
-    "dynamic": "dynamic mobility", "static": "static stretch", "smr": "foam rolling / release",
-    "strength": "strength", "yoga-pilates": "yoga / Pilates",
+    "dynamic": "dynamic mobility",
+    "static": "static stretch",
+    "smr": "foam rolling / release",
+    "strength": "strength",
+    "yoga-pilates": "yoga / Pilates",
 }
 
 
@@ -26,8 +29,10 @@ def exercise_card(ex: Exercise, content: Content) -> Reply:
 
 
 def routine_overview(routine: Routine, content: Content, level_names: dict[str, str]) -> str:
-    lines = [f"{routine.title} · {routine.minutes} min · {level_names.get(routine.level, routine.level)}",
-             routine.intro]
+    lines = [
+        f"{routine.title} · {routine.minutes} min · {level_names.get(routine.level, routine.level)}",
+        routine.intro,
+    ]
     for i, step in enumerate(routine.steps, 1):
         lines.append(f"{i}. {content.exercises[step.exercise].name}: {step.dose}")
     return "\n".join(lines)
@@ -38,11 +43,13 @@ def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> 
     total = len(routine.steps)
     step = routine.steps[index]
     ex = content.exercises[step.exercise]
-    text = "\n".join([
-        f"Step {index + 1} of {total}: {ex.name} · {step.dose}",
-        *(f"• {cue}" for cue in ex.cues[:3]),
-        f"Feel it: {ex.feel}",
-    ])
+    text = "\n".join(
+        [
+            f"Step {index + 1} of {total}: {ex.name} · {step.dose}",
+            *(f"• {cue}" for cue in ex.cues[:3]),
+            f"Feel it: {ex.feel}",
+        ]
+    )
     nxt = index + 1
     buttons = (
         Button("Next ▶" if nxt < total else "Finish ✓", f"r:{routine.id}:{nxt}"),

@@ -9,16 +9,58 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": 
 
 # Written with and without the apostrophe, because people type both.
 _CONTRACTIONS = {
-    "can't": "can not", "cant": "can not", "cannot": "can not", "won't": "will not", "wont": "will not",
-    "ain't": "is not", "aint": "is not", "shan't": "shall not", "i'm": "i am", "im": "i am",
-    "it's": "it is", "that's": "that is", "what's": "what is", "there's": "there is", "let's": "let us",
-    "i've": "i have", "ive": "i have", "i'd": "i would", "i'll": "i will", "you're": "you are",
+    "can't": "can not",
+    "cant": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "wont": "will not",
+    "ain't": "is not",
+    "aint": "is not",
+    "shan't": "shall not",
+    "i'm": "i am",
+    "im": "i am",
+    "it's": "it is",
+    "that's": "that is",
+    "what's": "what is",
+    "there's": "there is",
+    "let's": "let us",
+    "i've": "i have",
+    "ive": "i have",
+    "i'd": "i would",
+    "i'll": "i will",
+    "you're": "you are",
     # chat spellings
-    "hw": "how", "wat": "what", "wht": "what", "shud": "should", "cud": "could", "wud": "would", "abt": "about",
-    "bc": "because", "cuz": "because", "coz": "because", "tmrw": "tomorrow", "rn": "right now", "2day": "today",
+    "hw": "how",
+    "wat": "what",
+    "wht": "what",
+    "shud": "should",
+    "cud": "could",
+    "wud": "would",
+    "abt": "about",
+    "bc": "because",
+    "cuz": "because",
+    "coz": "because",
+    "tmrw": "tomorrow",
+    "rn": "right now",
+    "2day": "today",
 }
-_NT_BARE = ("dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "havent", "hasnt", "hadnt",
-            "couldnt", "wouldnt", "shouldnt", "mustnt", "neednt")
+_NT_BARE = (
+    "dont",
+    "doesnt",
+    "didnt",
+    "isnt",
+    "arent",
+    "wasnt",
+    "werent",
+    "havent",
+    "hasnt",
+    "hadnt",
+    "couldnt",
+    "wouldnt",
+    "shouldnt",
+    "mustnt",
+    "neednt",
+)
 for _word in _NT_BARE:
     _CONTRACTIONS[_word] = _word[:-2] + " not"
 
@@ -58,8 +100,14 @@ class Negation:
     ("but", "just"). Phrases like "not sure" or "no longer" are not negations.
     """
 
-    def __init__(self, words: set[str], ignore: list[tuple[str, ...]], clause_breaks: set[str], window: int,
-                 symptom_words: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        words: set[str],
+        ignore: list[tuple[str, ...]],
+        clause_breaks: set[str],
+        window: int,
+        symptom_words: set[str] | None = None,
+    ) -> None:
         self.words = words
         self.symptom_words = symptom_words or set()
         self.ignore = ignore

@@ -81,8 +81,9 @@ class SQLiteRepository:
 
     # -- users and profiles -------------------------------------------------------------------
 
-    async def begin_turn(self, user_key: str, display_name: str, now: datetime
-                         ) -> tuple[bool, Profile, dict[str, Any] | None]:
+    async def begin_turn(
+        self, user_key: str, display_name: str, now: datetime
+    ) -> tuple[bool, Profile, dict[str, Any] | None]:
         """Everything a message needs in two round trips: record the user, read profile and state.
 
         last_seen_at is refreshed at most once a minute, so a chatty user does not write on every message.
@@ -125,16 +126,13 @@ class SQLiteRepository:
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_key) DO UPDATE SET goal = excluded.goal, "
             "level = excluded.level, timezone = excluded.timezone, onboarded = excluded.onboarded, "
             "updated_at = excluded.updated_at",
-            (profile.user_key, profile.goal, profile.level, profile.timezone, int(profile.onboarded),
-             now.isoformat()),
+            (profile.user_key, profile.goal, profile.level, profile.timezone, int(profile.onboarded), now.isoformat()),
         )
 
     # -- conversation state ------------------------------------------------------------------
 
     async def get_state(self, user_key: str) -> dict[str, Any] | None:
-        async with self._db.execute(
-            "SELECT state FROM conversation_state WHERE user_key = ?", (user_key,)
-        ) as cur:
+        async with self._db.execute("SELECT state FROM conversation_state WHERE user_key = ?", (user_key,)) as cur:
             row = await cur.fetchone()
         return json.loads(row["state"]) if row else None
 

@@ -70,8 +70,10 @@ def main() -> None:
     result = asyncio.run(evaluate())
     for text, want, got, want_s, got_s in result.misses:
         print(f"want {want!s:28} got {got!s:28} {want_s:>16} {got_s:>16} | {text}")
-    print(f"\n{result.total} messages: topic accuracy {result.topic_accuracy:.1%}, "
-          f"safety accuracy {result.safety_accuracy:.1%}, missed urgent {len(result.missed_urgent)}")
+    print(
+        f"\n{result.total} messages: topic accuracy {result.topic_accuracy:.1%}, "
+        f"safety accuracy {result.safety_accuracy:.1%}, missed urgent {len(result.missed_urgent)}"
+    )
 
 
 if __name__ == "__main__":
