@@ -177,3 +177,13 @@ async def test_users_do_not_share_conversations(coach):
     await alice.say("my knee hurts")
     await bob.say("dull")  # bob was never asked anything
     assert "injury" not in bob.text().lower()
+
+
+async def test_a_question_during_onboarding_is_answered_not_taken_as_a_goal(chat, repo):
+    await chat.command("start")
+    replies = await chat.say("my knee hurts")
+    assert replies[0].topic == "knee-pain"
+    assert (await repo.get_profile("test:alice")).goal is None
+    await chat.command("goal")
+    await chat.say("knee")
+    assert (await repo.get_profile("test:alice")).goal == "knee"

@@ -63,7 +63,7 @@ async def run_terminal(
             stdout.write("\nBye! Look after those hips.\n")
             return
         text, new_choices = render(await coach.handle(to_incoming(line, choices, user_id, user_id)))
-        choices = new_choices or choices  # keep old numbers usable when a reply has no buttons
+        choices = new_choices  # only the latest buttons can be pressed
         stdout.write("\n" + text + "\n")
 
 

@@ -88,6 +88,8 @@ class Conversations:
     async def onboarding_text(self, turn: Turn, words: list[str]) -> list[Reply] | None:
         """Typed answers to the onboarding questions ("desk", "beginner", "skip")."""
         stage = turn.state.get("stage")
+        if len(words) > 3 or set(words) & self.content.safety.negation.symptom_words:
+            return None  # a real message ("my knee hurts"), not an answer to the question
         if words in (["skip"], ["later"], ["not", "now"]):
             return await self.skip_onboarding(turn)
         if stage == "goal":
