@@ -49,41 +49,47 @@ async def _ask_one(text: str) -> int:
     return 0
 
 
+def _read_jsonl_line(raw: bytes, number: int, run: str) -> tuple[str, str] | str:
+    """(user id, text) from one input line, or the reason it cannot be read."""
+    try:
+        item = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+        return f"not valid JSON ({type(exc).__name__})"
+    if not isinstance(item, dict):
+        return "expected a JSON object"
+    text = item.get("text")
+    text = "" if text is None else text if isinstance(text, str) else json.dumps(text)
+    user = item.get("user")
+    return (f"u-{user}" if user is not None else f"fresh-{run}-{number}"), text
+
+
 async def _ask_jsonl(stdin, stdout) -> int:
+    """One JSON line out per non-blank line in, in order; a bad line gets an "error" line, not a crash."""
     db, tmp = _temporary_db()
     app = await build_app(db)
     run = uuid.uuid4().hex[:8]
     try:
-        for number, line in enumerate(stdin, 1):
-            if not line.strip():
+        for number, raw in enumerate(stdin, 1):
+            if not raw.strip():
                 continue
-            try:
-                item = json.loads(line)
-                if not isinstance(item, dict):
-                    raise ValueError("expected a JSON object")
-                text = item.get("text", "")
-                text = text if isinstance(text, str) else json.dumps(text)
-                user = item.get("user")
-                user_id = f"u-{user}" if user is not None else f"fresh-{run}-{number}"
-            except ValueError as exc:
-                stdout.write(
-                    json.dumps(
-                        {
-                            "text": f"Could not read line {number}: {exc}",
-                            "topic": None,
-                            "safety": "none",
-                            "error": "bad_input",
-                        }
-                    )
-                    + "\n"
-                )
-                continue
-            replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text))
-            out = {
-                "text": "\n\n".join(r.text for r in replies),
-                "topic": main_topic(replies),
-                "safety": worst_safety(replies),
-            }
+            read = _read_jsonl_line(raw, number, run)
+            if isinstance(read, str):
+                out = {
+                    "text": f"Could not read line {number}: {read}",
+                    "topic": None,
+                    "safety": "none",
+                    "error": "bad_input",
+                }
+            else:
+                user_id, text = read
+                replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text))
+                out = {
+                    "text": "\n\n".join(r.text for r in replies),
+                    "topic": main_topic(replies),
+                    "safety": worst_safety(replies),
+                }
             stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
             stdout.flush()
     finally:
@@ -97,7 +103,8 @@ PLATFORM_TOKENS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
 
 
 async def _chat() -> int:
-    from bot.adapters.terminal import run_terminal
+    from bot.adapters.terminal import PLATFORM as TERMINAL
+    from bot.adapters.terminal import TerminalSession, local_user, run_terminal
 
     waiting = [name for name in PLATFORM_TOKENS if os.environ.get(name)]
     if waiting:
@@ -108,8 +115,11 @@ async def _chat() -> int:
             file=sys.stderr,
         )
     app = await build_app()
+    session = TerminalSession(sys.stdout, local_user())
+    app.senders[TERMINAL] = session  # reminders arrive in this chat
+    app.start_scheduler()
     try:
-        await run_terminal(app.coach)
+        await run_terminal(app.coach, user_id=session.user_id, session=session)
     finally:
         await app.close()
     return 0
@@ -122,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "ask":
             if args.jsonl:
-                return asyncio.run(_ask_jsonl(sys.stdin, sys.stdout))
+                return asyncio.run(_ask_jsonl(sys.stdin.buffer, sys.stdout))
             if args.text is None:
                 print('usage: python -m bot ask "TEXT"   or   python -m bot ask --jsonl < lines.jsonl', file=sys.stderr)
                 return 2

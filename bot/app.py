@@ -9,8 +9,11 @@ from pathlib import Path
 
 from bot.core.coach import Coach
 from bot.core.content import DEFAULT_CONTENT_DIR, Content, load_content
+from bot.core.delivery import Dispatcher, Sender
 from bot.core.knowledge import Knowledge, load_synonyms
 from bot.core.ports import Clock, system_clock
+from bot.core.reminders import Reminders
+from bot.scheduling import MinuteTicker
 from bot.storage.sqlite import SQLiteRepository
 
 log = logging.getLogger(__name__)
@@ -31,15 +34,26 @@ def build_knowledge(directory: Path | None = None) -> tuple[Content, Knowledge]:
 class App:
     coach: Coach
     repo: SQLiteRepository
+    reminders: Reminders
+    senders: dict[str, Sender]
+    ticker: MinuteTicker
+
+    def start_scheduler(self) -> None:
+        self.ticker.start()
 
     async def close(self) -> None:
+        await self.ticker.stop()
         await self.repo.close()
 
 
 async def build_app(db_path: str | None = None, clock: Clock = system_clock) -> App:
+    """Content, storage, clock and senders in; one coach and one scheduler out. Nothing global."""
     content, knowledge = build_knowledge()
     repo = await SQLiteRepository.open(db_path or os.environ.get("HIPCOACH_DB") or DEFAULT_DB)
-    return App(Coach(content, knowledge, repo, clock), repo)
+    senders: dict[str, Sender] = {}  # adapters register themselves before the scheduler starts
+    reminders = Reminders(content, repo, Dispatcher(senders, repo, clock))
+    coach = Coach(content, knowledge, repo, clock, reminders=reminders)
+    return App(coach, repo, reminders, senders, MinuteTicker(reminders.tick, clock))
 
 
 def configure_logging() -> None:

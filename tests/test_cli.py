@@ -205,11 +205,13 @@ def test_jsonl_deeply_nested_line_is_an_error_line_not_a_crash(workdir):
 
 def test_jsonl_invalid_utf8_line_is_an_error_line_not_a_crash(workdir):
     # PYTHONIOENCODING=utf-8 gives stdin the strict decoding a normal en_US.UTF-8 terminal or pipe gets.
-    data = b'{"text": "hi \xff\xfe there"}\n' + jsonl([{"text": "my knee hurts"}]).encode()
+    good = jsonl([{"text": "my knee hurts"}]).encode()
+    data = good + b'{"text": "hi \xff\xfe there"}\n' + good
     proc = run_cli(["ask", "--jsonl"], workdir, stdin=data, PYTHONIOENCODING="utf-8")
     out = parse_lines(proc.stdout)
-    assert len(out) == 2, proc.stderr[-2000:]
-    assert out[1]["topic"] == "knee-pain"
+    assert len(out) == 3, proc.stderr[-2000:]
+    assert out[0]["topic"] == "knee-pain" and out[2]["topic"] == "knee-pain"
+    assert "error" in out[1] or out[1]["text"].strip()
     assert proc.returncode == 0
 
 

@@ -57,7 +57,8 @@ async def test_forget_removes_rows_in_every_user_table(repo):
     await repo.begin_turn("t:4", "Four", NOW)
     await repo.save_profile(Profile("t:3", "desk"), NOW)
     await repo.set_state("t:3", {"last_topic": "posture"}, NOW)
-    assert await repo.count_rows("t:3") == {"conversation_state": 1, "profiles": 1, "users": 1}
+    counts = await repo.count_rows("t:3")
+    assert {k: v for k, v in counts.items() if v} == {"conversation_state": 1, "profiles": 1, "users": 1}
     assert await repo.forget_user("t:3") == 3
     assert sum((await repo.count_rows("t:3")).values()) == 0
     assert (await repo.count_rows("t:4"))["users"] == 1  # nobody else's data

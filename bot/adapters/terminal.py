@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import math
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
 from bot.core.coach import Coach
+from bot.core.delivery import SENT, SendResult, Target
 from bot.core.messages import Button, Incoming, Reply
 
 PLATFORM = "terminal"
@@ -32,12 +34,34 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
 def to_incoming(line: str, choices: list[Button], user_id: str, name: str) -> Incoming:
     """A typed line: a number picks a shown button, '/cmd args' is a command, anything else is text."""
     text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(choices):
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(choices):
         return Incoming(PLATFORM, user_id, user_id, button=choices[int(text) - 1].data, display_name=name)
     if text.startswith("/") and len(text) > 1:
         command, _, args = text[1:].partition(" ")
         return Incoming(PLATFORM, user_id, user_id, command=command, args=args, display_name=name)
     return Incoming(PLATFORM, user_id, user_id, text=text, display_name=name)
+
+
+class TerminalSession:
+    """The one person at this terminal, and the sender that delivers their reminders into the chat."""
+
+    rate_per_second = math.inf  # a terminal has no rate limit
+
+    def __init__(self, stdout: TextIO, user_id: str) -> None:
+        self.stdout = stdout
+        self.user_id = user_id
+        self.choices: list[Button] = []
+
+    def show(self, replies: list[Reply]) -> None:
+        text, self.choices = render(replies)  # only the latest buttons can be pressed
+        self.stdout.write("\n" + text + "\n")
+
+    async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+        self.stdout.write("\n⏰ Reminder")
+        self.show(replies)
+        self.stdout.write("you> ")
+        self.stdout.flush()
+        return SendResult(SENT)
 
 
 async def run_terminal(
@@ -46,15 +70,14 @@ async def run_terminal(
     stdout: TextIO = sys.stdout,
     user_id: str | None = None,
     read_line: Callable[[], str] | None = None,
+    session: TerminalSession | None = None,
 ) -> None:
-    user_id = user_id or _local_user()
+    user_id = user_id or local_user()
+    session = session or TerminalSession(stdout, user_id)
     loop = asyncio.get_running_loop()
     read_line = read_line or stdin.readline
-    stdout.write("Hip Coach (terminal). Type a question, /help, or a number to press a button. /quit to leave.\n\n")
-    text, choices = render(
-        await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start", display_name=user_id))
-    )
-    stdout.write(text + "\n")
+    stdout.write("Hip Coach (terminal). Type a question, /help, or a number to press a button. /quit to leave.\n")
+    session.show(await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start", display_name=user_id)))
     while True:
         stdout.write("you> ")
         stdout.flush()
@@ -62,12 +85,10 @@ async def run_terminal(
         if not line or line.strip().lower() in QUIT:  # EOF or quit
             stdout.write("\nBye! Look after those hips.\n")
             return
-        text, new_choices = render(await coach.handle(to_incoming(line, choices, user_id, user_id)))
-        choices = new_choices  # only the latest buttons can be pressed
-        stdout.write("\n" + text + "\n")
+        session.show(await coach.handle(to_incoming(line, session.choices, user_id, user_id)))
 
 
-def _local_user() -> str:
+def local_user() -> str:
     try:
         return getpass.getuser()
     except Exception:

@@ -8,6 +8,7 @@ fallback. Storage and the clock are injected.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -17,13 +18,35 @@ from bot.core.conversation import AREA_GOAL, Conversations, Turn
 from bot.core.knowledge import Analysis, Knowledge, Match, stem
 from bot.core.messages import Button, Incoming, Reply, rows
 from bot.core.ports import Clock, Repository, system_clock
+from bot.core.reminders import Reminders
 from bot.core.routines import exercise_card, parse_routine_button, routine_overview, routine_step
 from bot.core.safety import LEVELS, NONE, URGENT
+from bot.core.schedule_text import parse_reminder_request, resolve_timezone
 from bot.core.text import MAX_TEXT_CHARS, words
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "help", "routine", "exercise", "ask", "goal", "forget", "about")
+COMMANDS = (
+    "start",
+    "help",
+    "routine",
+    "exercise",
+    "ask",
+    "goal",
+    "forget",
+    "about",
+    "remind",
+    "reminders",
+    "pause",
+    "resume",
+    "stop",
+    "done",
+    "snooze",
+    "skip",
+    "streak",
+    "progress",
+    "timezone",
+)
 # Words that only say "tell me about this exercise"; anything else means the message is about more.
 LOOKUP_WORDS = frozenset(
     stem(w)
@@ -34,6 +57,20 @@ LOOKUP_WORDS = frozenset(
     ).split()
 )
 PAIN_TERMS = frozenset({"pain", "tight"})
+REMINDER_COMMANDS = {
+    "remind": "subscribe",
+    "reminders": "list",
+    "pause": "pause",
+    "resume": "resume",
+    "stop": "stop",
+    "done": "done",
+    "snooze": "snooze",
+    "skip": "skip",
+    "streak": "streak",
+    "progress": "streak",
+    "timezone": "timezone",
+}
+NOTICES = {"reminders_paused_unreachable": "remind_notice_unreachable"}
 # Words that say "an exercise" when a bare name is ambiguous ("pigeon pose" vs "pigeons on my balcony").
 EXERCISE_CONTEXT = frozenset(
     "stretch stretches stretching pose exercise exercises move drill position form "
@@ -58,6 +95,7 @@ class Coach:
         repo: Repository,
         clock: Clock = system_clock,
         thresholds: Thresholds = Thresholds(),
+        reminders: Reminders | None = None,
     ) -> None:
         self.content = content
         self.knowledge = knowledge
@@ -66,6 +104,7 @@ class Coach:
         self.thresholds = thresholds
         self.msg = content.messages
         self.flows = Conversations(content, repo)
+        self.reminders = reminders or Reminders(content, repo)
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -81,6 +120,10 @@ class Coach:
                 replies = await self._on_command(turn, incoming.command.lower().lstrip("/"), incoming.args)
             else:
                 replies = await self._on_text(turn, incoming.text)
+            if turn.profile.notice and turn.profile.notice in NOTICES:
+                # Something happened while they were away (e.g. we could not reach them): say it once.
+                replies = [Reply(self.msg[NOTICES[turn.profile.notice]]), *replies]
+                await self.repo.set_notice(incoming.user_key, None)
             if turn.state_changed:
                 await self.repo.set_state(incoming.user_key, turn.state or None, now)
         except Exception:
@@ -118,8 +161,36 @@ class Coach:
             return self.flows.goal_question(turn)
         if command == "forget":
             return self.flows.confirm_forget(turn)
+        if command in REMINDER_COMMANDS:
+            return await self._reminder_command(turn, REMINDER_COMMANDS[command], args)
         shown = command[:32]
         return [Reply(self.msg["unknown_command"].format(command=shown) + "\n" + self.msg["help"])]
+
+    async def _reminder_command(self, turn: Turn, action: str, args: str) -> list[Reply]:
+        r = self.reminders
+        if action == "subscribe":
+            return await r.subscribe(turn, args) if args else await r.subscribe(turn, "")
+        if action == "list":
+            return await r.list(turn)
+        if action == "pause":
+            return await r.pause(turn, args)
+        if action == "resume":
+            return await r.resume(turn)
+        if action == "stop":
+            return await r.stop(turn, args)
+        if action == "done":
+            return await r.done(turn)
+        if action == "snooze":
+            latest = (await self.repo.reminders_of(turn.incoming.user_key))[:1]
+            if not latest:
+                return [Reply(self.msg["remind_none"], topic="reminders")]
+            minutes = 60 if "1" in args.split() or "hour" in args or "60" in args else 30
+            return await r.snooze(turn, latest[0].id, minutes)
+        if action == "skip":
+            return await r.skip_today(turn, None)
+        if action == "streak":
+            return await r.streak(turn)
+        return await r.set_timezone(turn, args)
 
     def _help(self) -> Reply:
         return Reply(
@@ -154,8 +225,31 @@ class Coach:
             return await self._onboarding_button(turn, rest)
         if kind == "f" and rest in ("yes", "no"):
             return await self.flows.forget(turn, rest == "yes")
+        if kind in ("rd", "rz", "rk", "rb"):
+            return await self._reminder_button(turn, kind, rest)
+        if kind == "tz" and rest:
+            zone_name, _ = resolve_timezone(rest)
+            return (
+                await self.reminders.apply_zone(turn, zone_name) if zone_name else [Reply(self.msg["expired_button"])]
+            )
         if kind == "c" and rest in COMMANDS:
             return await self._on_command(turn, rest, "")
+        return [Reply(self.msg["expired_button"])]
+
+    async def _reminder_button(self, turn: Turn, kind: str, rest: str) -> list[Reply]:
+        """rd: done, rz: snooze N minutes, rk: skip today, rb: answer to 'keep, move or stop?'."""
+        rid, _, arg = rest.partition(":")
+        if not re.fullmatch(r"\d{1,12}", rid):
+            return [Reply(self.msg["expired_button"])]
+        reminder_id = int(rid)
+        if kind == "rd":
+            return await self.reminders.done(turn)
+        if kind == "rz" and arg in ("30", "60"):
+            return await self.reminders.snooze(turn, reminder_id, int(arg))
+        if kind == "rk":
+            return await self.reminders.skip_today(turn, reminder_id)
+        if kind == "rb" and arg in ("keep", "move", "stop"):
+            return await self.reminders.backoff_answer(turn, reminder_id, arg)
         return [Reply(self.msg["expired_button"])]
 
     async def _onboarding_button(self, turn: Turn, rest: str) -> list[Reply]:
@@ -206,14 +300,14 @@ class Coach:
             topic = triage.rule.topic or ("urgent-care" if triage.level == URGENT else "see-a-professional")
             return prefix + [Reply(self.content.safety.wording(triage), topic=topic, safety=triage.level)]
 
-        replies = await self._continue_flow(turn, raw)
+        replies = await self._continue_flow(turn, text, raw)
         if replies is None:
-            replies = self._understand(turn, text, raw)
+            replies = await self._understand(turn, text, raw)
         if turn.first_contact and not turn.profile.onboarded and not turn.state.get("flow") and replies[0].topic:
             replies = replies + [self.flows.onboarding_offer()]
         return prefix + replies
 
-    async def _continue_flow(self, turn: Turn, raw: list[str]) -> list[Reply] | None:
+    async def _continue_flow(self, turn: Turn, text: str, raw: list[str]) -> list[Reply] | None:
         flow = turn.state.get("flow")
         if flow == "forget":
             confirmed = self.flows.forget_text(turn, raw)
@@ -223,6 +317,12 @@ class Coach:
             return self.flows.screening_text(turn, raw)
         elif flow == "onboard":
             return await self.flows.onboarding_text(turn, raw)
+        elif flow == "remind":
+            return await self.reminders.continue_flow(turn, text)
+        elif flow == "zone":
+            zone_name, _ = resolve_timezone(text)
+            if zone_name:
+                return await self.reminders.apply_zone(turn, zone_name)
         elif flow == "routine" and len(raw) <= 3:
             routine = self.content.routines.get(turn.state.get("routine", ""))
             step = int(turn.state.get("step", 0))
@@ -233,7 +333,7 @@ class Coach:
                 return [Reply(self.msg["routine_stopped"])]
         return None
 
-    def _understand(self, turn: Turn, text: str, raw: list[str]) -> list[Reply]:
+    async def _understand(self, turn: Turn, text: str, raw: list[str]) -> list[Reply]:
         talk = intents.small_talk(raw)
         if talk == "greeting":
             name = f", {turn.incoming.display_name}" if turn.incoming.display_name else ""
@@ -244,8 +344,12 @@ class Coach:
             return [self._help()]
         if talk:
             return [Reply(self.msg[talk], topic=talk)]
-        if intents.wants_reminder(raw):
-            return [Reply(self.msg["reminders"], topic="reminders")]
+        action = intents.reminder_action(raw)
+        if action:
+            args = text.split(None, 1)[1] if action in ("pause", "stop", "timezone") and " " in text.strip() else ""
+            return await self._reminder_command(turn, action, args)
+        if intents.wants_reminder(raw) or parse_reminder_request(text).time and intents.mentions_schedule(raw):
+            return await self.reminders.subscribe(turn, text)
         if intents.wants_more(raw):
             last = turn.state.get("last_topic")
             if last in self.content.topics:

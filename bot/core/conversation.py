@@ -94,11 +94,8 @@ class Conversations:
             return await self.skip_onboarding(turn)
         if stage == "goal":
             for goal in GOALS:
-                if (
-                    goal in words
-                    or goal.replace("-", "") in "".join(words)
-                    or (goal == "lower-back" and "back" in words)
-                ):
+                # whole words only: "kneeling stretch tips" is a question, not the knee goal
+                if goal in words or set(goal.split("-")) <= set(words) or (goal == "lower-back" and "back" in words):
                     return await self.set_goal(turn, goal)
         if stage == "level":
             if {"beginner", "new", "never", "rarely"} & set(words):

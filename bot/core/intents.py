@@ -160,6 +160,64 @@ def wants_reminder(raw_words: list[str]) -> bool:
     return any(w in REMIND_WORDS for w in raw_words)
 
 
+SCHEDULE_WORDS = frozenset(
+    "every daily weekdays weekends weekday morning mornings evening evenings night nightly "
+    "mondays tuesdays wednesdays thursdays fridays saturdays sundays".split()
+)
+
+
+def mentions_schedule(raw_words: list[str]) -> bool:
+    """'every day at 7am', 'weekdays at 18:15': a reminder wish even without the word 'remind'."""
+    return bool(set(raw_words) & SCHEDULE_WORDS) and "at" in raw_words
+
+
+DONE_PHRASES = (
+    "done",
+    "did it",
+    "i did it",
+    "finished",
+    "completed",
+    "all done",
+    "done for today",
+    "check in",
+    "checked in",
+    "did my routine",
+    "did my stretches",
+    "done today",
+    "did today",
+)
+
+
+def reminder_action(raw_words: list[str]) -> str | None:
+    """Managing reminders and streaks in plain words: 'pause 3 days', 'my reminders', 'done', 'streak'."""
+    if not raw_words:
+        return None
+    text = " ".join(raw_words)
+    first = raw_words[0]
+    mentions = any(w in REMIND_WORDS for w in raw_words)
+    if len(raw_words) <= 5 and _phrase_in(text, DONE_PHRASES) and not mentions:
+        return "done"
+    if len(raw_words) <= 4 and {"streak", "streaks", "progress", "stats"} & set(raw_words):
+        return "streak"
+    if first == "snooze":
+        return "snooze"
+    if _phrase_in(text, ("skip today", "skip it today", "not today")) and len(raw_words) <= 5:
+        return "skip"
+    if first in ("pause", "unpause", "resume") or (mentions and first in ("stop", "cancel", "delete", "remove")):
+        return {"unpause": "resume"}.get(first, first if first in ("pause", "resume") else "stop")
+    if _phrase_in(text, ("unsubscribe", "stop reminding me", "no more reminders")):
+        return "stop"
+    if (
+        mentions
+        and len(raw_words) <= 4
+        and (first in ("my", "show", "list", "reminders", "see") or raw_words[-1] in ("reminders", "reminder"))
+    ):
+        return "list"
+    if first in ("timezone", "tz") or _phrase_in(text, ("time zone", "my timezone")) and len(raw_words) <= 6:
+        return "timezone"
+    return None
+
+
 def wants_more(raw_words: list[str]) -> bool:
     return raw_words == ["more"] or (len(raw_words) <= 5 and _phrase_in(" ".join(raw_words), MORE_PHRASES))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
 
 Clock = Callable[[], datetime]
@@ -21,6 +21,7 @@ class Profile:
     level: str | None = None  # beginner | intermediate
     timezone: str | None = None
     onboarded: bool = False
+    notice: str | None = None  # something to tell the user next time they write (e.g. reminders paused)
 
 
 class Repository(Protocol):
@@ -44,3 +45,57 @@ class Repository(Protocol):
 
     async def count_rows(self, user_key: str) -> dict[str, int]:
         """Rows about the user per table (privacy checks and /export)."""
+
+    # Reminders, the delivery log and check-ins (see bot/storage/sqlite_reminders.py).
+    async def add_reminder(self, reminder: Reminder, now: datetime) -> Reminder: ...
+    async def save_reminder(self, reminder: Reminder, now: datetime) -> None: ...
+    async def reminders_of(self, user_key: str) -> list[Reminder]: ...
+    async def get_reminder(self, reminder_id: int) -> Reminder | None: ...
+    async def delete_reminders(self, user_key: str, ids: list[int] | None = None) -> int: ...
+    async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]: ...
+    async def move_next_fire(self, reminder_id: int, expected: datetime | None, new: datetime | None) -> bool: ...
+    async def clear_snooze(self, reminder_id: int, expected: datetime) -> bool: ...
+    async def set_ignored(self, reminder_id: int, ignored: int) -> None: ...
+    async def pause_all(self, user_key: str, reason: str, now: datetime) -> int: ...
+    async def claim_delivery(
+        self, reminder: Reminder, local_date: date, kind: str, scheduled: datetime, now: datetime, status: str
+    ) -> int | None: ...
+    async def finish_delivery(
+        self, delivery_id: int, status: str, attempts: int, late_seconds: int | None, error: str | None, now: datetime
+    ) -> None: ...
+    async def previous_daily(self, reminder_id: int, before: date) -> tuple[str, bool] | None: ...
+    async def acknowledge(self, user_key: str, local_date: date) -> None: ...
+    async def checkins_of(self, user_key: str) -> list[tuple[date, str]]: ...
+    async def add_checkins(self, user_key: str, rows: list[tuple[date, str]], now: datetime) -> bool: ...
+    async def set_notice(self, user_key: str, notice: str | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A daily reminder. next_fire_utc is the source of truth for when it fires next (None: paused)."""
+
+    id: int
+    user_key: str
+    platform: str
+    chat_id: str
+    at: time  # local wall-clock time
+    days: frozenset[int]  # Monday=0
+    timezone: str
+    status: str = "active"  # active | paused
+    paused_until: date | None = None  # local date it resumes on
+    pause_reason: str | None = None  # user | blocked | backoff
+    next_fire_utc: datetime | None = None
+    snooze_until_utc: datetime | None = None
+    ignored: int = 0  # reminders in a row nobody reacted to
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    reminder_id: int
+    user_key: str
+    local_date: date
+    kind: str  # daily | snooze-HHMM | backoff
+    scheduled_utc: datetime
+    status: str  # claimed | sent | failed | blocked | missed | skipped
+    attempts: int = 0

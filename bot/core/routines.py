@@ -62,7 +62,7 @@ def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> 
 def parse_routine_button(data: str, content: Content) -> tuple[Routine, int, bool] | None:
     """'r:<id>:<n>[:s]' -> (routine, step index, skipped); None when forged or stale."""
     parts = data.split(":")
-    if len(parts) not in (3, 4) or parts[0] != "r" or not parts[2].isdigit():
+    if len(parts) not in (3, 4) or parts[0] != "r" or not (parts[2].isascii() and parts[2].isdigit()):
         return None
     routine = content.routines.get(parts[1])
     index = int(parts[2])

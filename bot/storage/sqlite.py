@@ -13,11 +13,12 @@ import aiosqlite
 
 from bot.core.ports import Profile
 from bot.storage.migrations import MIGRATIONS, USER_TABLES
+from bot.storage.sqlite_reminders import ReminderSQL
 
 log = logging.getLogger(__name__)
 
 
-class SQLiteRepository:
+class SQLiteRepository(ReminderSQL):
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self._db = conn
         self.path = path
@@ -100,7 +101,7 @@ class SQLiteRepository:
             row = await cur.fetchone()
         first = row is not None and row[0] == stamp
         async with self._db.execute(
-            "SELECT p.goal, p.level, p.timezone, p.onboarded, s.state FROM users u "
+            "SELECT p.goal, p.level, p.timezone, p.onboarded, p.pending_notice, s.state FROM users u "
             "LEFT JOIN profiles p ON p.user_key = u.user_key "
             "LEFT JOIN conversation_state s ON s.user_key = u.user_key WHERE u.user_key = ?",
             (user_key,),
@@ -108,17 +109,21 @@ class SQLiteRepository:
             row = await cur.fetchone()
         if row is None:
             return first, Profile(user_key), None
-        profile = Profile(user_key, row["goal"], row["level"], row["timezone"], bool(row["onboarded"] or 0))
+        profile = Profile(
+            user_key, row["goal"], row["level"], row["timezone"], bool(row["onboarded"] or 0), row["pending_notice"]
+        )
         return first, profile, json.loads(row["state"]) if row["state"] else None
 
     async def get_profile(self, user_key: str) -> Profile:
         async with self._db.execute(
-            "SELECT goal, level, timezone, onboarded FROM profiles WHERE user_key = ?", (user_key,)
+            "SELECT goal, level, timezone, onboarded, pending_notice FROM profiles WHERE user_key = ?", (user_key,)
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return Profile(user_key=user_key)
-        return Profile(user_key, row["goal"], row["level"], row["timezone"], bool(row["onboarded"]))
+        return Profile(
+            user_key, row["goal"], row["level"], row["timezone"], bool(row["onboarded"]), row["pending_notice"]
+        )
 
     async def save_profile(self, profile: Profile, now: datetime) -> None:
         await self._db.execute(

@@ -1,0 +1,456 @@
+"""Daily hip-opening reminders: what users ask for, and the tick that sends what is due.
+
+The database is the source of truth: every reminder carries its next fire instant in UTC
+(`next_fire_utc`, indexed). A tick aligned to the wall-clock minute selects the due rows, claims a
+(reminder, local date) row in the delivery log before sending (so nothing is sent twice, even by two
+processes on one database) and hands the messages to the dispatcher. A reminder missed while the
+process was down is sent once on the next tick if it is less than LATE_WINDOW late, skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.content import Content, Routine
+from bot.core.delivery import Dispatcher, DispatchStats, Job, Target
+from bot.core.localtime import local_date, next_fire, zone
+from bot.core.messages import Button, Reply, rows
+from bot.core.ports import Reminder, Repository
+from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, resolve_timezone
+from bot.core.streaks import calendar, check_in, summarize
+
+log = logging.getLogger(__name__)
+
+MAX_REMINDERS = 5
+LATE_WINDOW = timedelta(hours=2)
+BACKOFF_AFTER = 5  # ignored reminders in a row before we ask instead of nagging
+TICK_BATCH = 5000
+GOAL_ROTATION = ("general", "desk", "lower-back", "knee", "athlete")
+
+
+def day_code(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def parse_day_code(code: str) -> date | None:
+    try:
+        return datetime.strptime(code, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+class Reminders:
+    def __init__(self, content: Content, repo: Repository, dispatcher: Dispatcher | None = None) -> None:
+        self.content = content
+        self.repo = repo
+        self.dispatcher = dispatcher
+        self.msg = content.messages
+
+    # -- what a reminder says ----------------------------------------------------------------
+
+    def routine_of_the_day(self, goal: str | None, level: str | None, streak: int, day: date) -> Routine:
+        """Rotate through the user's goal; a little longer (then harder) each week they keep going."""
+        goal = goal or "general"
+        if goal == "general":
+            goal = GOAL_ROTATION[day.toordinal() % len(GOAL_ROTATION)]
+        elif day.toordinal() % 3 == 2:
+            goal = "general"  # some variety on one day in three
+        minutes = (5, 10, 15)[min(2, streak // 7)]
+        if (level or "beginner") == "beginner" and streak >= 28:
+            level = "intermediate"
+        return self.content.routine_for(goal, level, minutes)
+
+    def reminder_replies(
+        self, reminder: Reminder, routine: Routine, day: date, late: timedelta | None = None
+    ) -> list[Reply]:
+        lines = [self.msg["remind_message"].format(title=routine.title, minutes=routine.minutes)]
+        if late and late >= timedelta(minutes=5):
+            lines.append(self.msg["remind_late"].format(minutes=int(late.total_seconds() // 60)))
+        for i, step in enumerate(routine.steps, 1):
+            lines.append(f"{i}. {self.content.exercises[step.exercise].name}: {step.dose}")
+        rid, code = reminder.id, day_code(day)
+        buttons = (
+            (
+                Button("✅ Done", f"rd:{rid}:{code}"),
+                Button("⏰ 30 min", f"rz:{rid}:30"),
+                Button("⏰ 1 h", f"rz:{rid}:60"),
+            ),
+            (Button("Skip today", f"rk:{rid}:{code}"), Button("▶ Start routine", f"r:{routine.id}:0")),
+        )
+        return [Reply("\n".join(lines), buttons, topic="reminders")]
+
+    def backoff_replies(self, reminder: Reminder) -> list[Reply]:
+        rid = reminder.id
+        buttons = rows(
+            Button("Keep them", f"rb:{rid}:keep"),
+            Button("Move time", f"rb:{rid}:move"),
+            Button("Stop them", f"rb:{rid}:stop"),
+        )
+        return [Reply(self.msg["remind_backoff"], buttons, topic="reminders")]
+
+    # -- the tick ----------------------------------------------------------------------------
+
+    async def tick(self, now: datetime) -> DispatchStats:
+        """Send everything due at `now`. Safe to run in several processes at once."""
+        jobs: list[Job] = []
+        for reminder in await self.repo.due_reminders(now, TICK_BATCH):
+            if reminder.snooze_until_utc and reminder.snooze_until_utc <= now:
+                job = await self._snooze_job(reminder, now)
+                if job:
+                    jobs.append(job)
+            if reminder.next_fire_utc and reminder.next_fire_utc <= now:
+                job = await self._daily_job(reminder, now)
+                if job:
+                    jobs.append(job)
+        if not jobs or self.dispatcher is None:
+            return DispatchStats()
+        return await self.dispatcher.deliver(jobs)
+
+    async def _daily_job(self, r: Reminder, now: datetime) -> Job | None:
+        tz = zone(r.timezone)
+        scheduled = r.next_fire_utc
+        # After downtime, skip to the latest occurrence that is due; older ones are simply missed.
+        following = next_fire(r.at, r.days, tz, scheduled, r.paused_until)
+        for _ in range(400):
+            if following is None or following > now:
+                break
+            scheduled, following = following, next_fire(r.at, r.days, tz, following, r.paused_until)
+        if not await self.repo.move_next_fire(r.id, r.next_fire_utc, following):
+            return None  # another scheduler got there first
+        day = local_date(scheduled, tz)
+        late = now - scheduled
+        if late > LATE_WINDOW:
+            await self.repo.claim_delivery(r, day, "daily", scheduled, now, "missed")
+            log.info("event=reminder_missed reminder=%d late_s=%d", r.id, late.total_seconds())
+            return None
+        delivery_id = await self.repo.claim_delivery(r, day, "daily", scheduled, now, "claimed")
+        if delivery_id is None:
+            return None  # already sent (or skipped) for that day
+        previous = await self.repo.previous_daily(r.id, day)
+        ignored = r.ignored + 1 if previous and previous[0] == "sent" and not previous[1] else 0
+        if ignored >= BACKOFF_AFTER:
+            paused = replace(r, status="paused", pause_reason="backoff", next_fire_utc=None, ignored=ignored)
+            await self.repo.save_reminder(paused, now)
+            replies = self.backoff_replies(r)
+        else:
+            await self.repo.set_ignored(r.id, ignored)
+            replies = await self._replies_for(r, day, late)
+        return Job(delivery_id, Target(r.platform, r.chat_id, r.user_key), replies, scheduled)
+
+    async def _snooze_job(self, r: Reminder, now: datetime) -> Job | None:
+        due = r.snooze_until_utc
+        if not await self.repo.clear_snooze(r.id, due):
+            return None
+        tz = zone(r.timezone)
+        day = local_date(due, tz)
+        kind = f"snooze-{due.astimezone(tz):%H%M}"
+        delivery_id = await self.repo.claim_delivery(r, day, kind, due, now, "claimed")
+        if delivery_id is None:
+            return None
+        return Job(
+            delivery_id, Target(r.platform, r.chat_id, r.user_key), await self._replies_for(r, day, now - due), due
+        )
+
+    async def _replies_for(self, r: Reminder, day: date, late: timedelta) -> list[Reply]:
+        profile = await self.repo.get_profile(r.user_key)
+        summary = summarize(await self.repo.checkins_of(r.user_key), day)
+        routine = self.routine_of_the_day(profile.goal, profile.level, summary.current, day)
+        return self.reminder_replies(r, routine, day, late)
+
+    # -- what users do -----------------------------------------------------------------------
+
+    def user_zone(self, profile_zone: str | None) -> ZoneInfo | None:
+        return zone(profile_zone) if profile_zone else None
+
+    async def subscribe(self, turn, text: str) -> list[Reply]:
+        request = parse_reminder_request(text)
+        if request.time is None:
+            turn.set_flow("remind", days="".join(map(str, sorted(request.days))))
+            problem = request.problems[0] + "\n" if request.problems else ""
+            return [Reply(problem + self.msg["remind_ask_time"], topic="reminders")]
+        zone_name = request.timezone or turn.profile.timezone
+        if zone_name is None:
+            if request.problems:  # a zone was named but not understood
+                return self._zone_problem(text, request.problems[0])
+            turn.set_flow("remind", time=format_time(request.time), days="".join(map(str, sorted(request.days))))
+            return [Reply(self.msg["remind_ask_zone"], topic="reminders")]
+        return await self._create(turn, request.time, request.days, zone_name)
+
+    def _zone_problem(self, text: str, problem: str) -> list[Reply]:
+        _, suggestions = resolve_timezone(text)
+        buttons = rows(*(Button(s, f"tz:{s}") for s in suggestions[:3]), per_row=1)
+        return [Reply(problem, buttons, topic="reminders")]
+
+    async def continue_flow(self, turn, text: str) -> list[Reply] | None:
+        """The user answered 'what time?' or 'which zone?'."""
+        state = turn.state
+        if "time" not in state:
+            request = parse_reminder_request(text)
+            if request.time is None:
+                return None
+            days = request.days if len(request.days) < 7 else frozenset(int(c) for c in state.get("days", "0123456"))
+            zone_name = request.timezone or turn.profile.timezone
+            if zone_name is None:
+                turn.set_flow("remind", time=format_time(request.time), days="".join(map(str, sorted(days))))
+                return [Reply(self.msg["remind_ask_zone"], topic="reminders")]
+            return await self._create(turn, request.time, days, zone_name)
+        zone_name, suggestions = resolve_timezone(text)
+        if zone_name is None:
+            buttons = rows(*(Button(s, f"tz:{s}") for s in suggestions[:3]), per_row=1)
+            unknown = self.msg["remind_zone_unknown"].format(zone=text.strip()[:40])
+            hint = self.msg["remind_zone_suggest"] if suggestions else self.msg["remind_ask_zone"]
+            return [Reply(f"{unknown} {hint}", buttons, topic="reminders")]
+        at = time.fromisoformat(state["time"])
+        days = frozenset(int(c) for c in state.get("days", "0123456"))
+        return await self._create(turn, at, days, zone_name)
+
+    async def _create(self, turn, at: time, days: frozenset[int], zone_name: str) -> list[Reply]:
+        turn.set_flow(None)
+        existing = await self.repo.reminders_of(turn.incoming.user_key)
+        if len(existing) >= MAX_REMINDERS:
+            return [Reply(self.msg["remind_cap"].format(count=len(existing)), topic="reminders")]
+        await self._remember_zone(turn, zone_name)
+        tz = zone(zone_name)
+        incoming = turn.incoming
+        reminder = Reminder(0, incoming.user_key, incoming.platform, incoming.chat_id, at, frozenset(days), zone_name)
+        reminder = replace(reminder, next_fire_utc=next_fire(at, days, tz, turn.now))
+        await self.repo.add_reminder(reminder, turn.now)
+        text = self.msg["remind_set"].format(
+            days=describe_days(frozenset(days)),
+            time=format_time(at),
+            zone=zone_name,
+            next=self._when(reminder.next_fire_utc, tz, turn.now),
+        )
+        return [Reply(text, topic="reminders")]
+
+    async def _remember_zone(self, turn, zone_name: str) -> None:
+        if turn.profile.timezone != zone_name:
+            turn.profile = replace(turn.profile, timezone=zone_name)
+            await self.repo.save_profile(turn.profile, turn.now)
+
+    @staticmethod
+    def _when(instant: datetime | None, tz: ZoneInfo, now: datetime) -> str:
+        if instant is None:
+            return "paused"
+        local = instant.astimezone(tz)
+        today = now.astimezone(tz).date()
+        if local.date() == today:
+            return f"today {local:%H:%M}"
+        if local.date() == today + timedelta(days=1):
+            return f"tomorrow {local:%H:%M}"
+        return f"{local:%a %d %b %H:%M}"
+
+    async def list(self, turn) -> list[Reply]:
+        reminders = await self.repo.reminders_of(turn.incoming.user_key)
+        if not reminders:
+            return [Reply(self.msg["remind_none"], topic="reminders")]
+        lines = [self.msg["remind_list_head"]]
+        for i, r in enumerate(reminders, 1):
+            tz = zone(r.timezone)
+            state = self._state_text(r, tz, turn.now)
+            lines.append(f"{i}. {describe_days(r.days)} at {format_time(r.at)} ({r.timezone}): {state}")
+        return [Reply("\n".join(lines), topic="reminders")]
+
+    def _state_text(self, r: Reminder, tz: ZoneInfo, now: datetime) -> str:
+        if r.status == "paused":
+            return {"blocked": "paused (I couldn't reach you)", "backoff": "paused (waiting for your answer)"}.get(
+                r.pause_reason or "", "paused"
+            )
+        if r.paused_until and r.paused_until > now.astimezone(tz).date():
+            return f"paused until {r.paused_until:%a %d %b}, next {self._when(r.next_fire_utc, tz, now)}"
+        return f"next {self._when(r.next_fire_utc, tz, now)}"
+
+    async def pause(self, turn, args: str) -> list[Reply]:
+        reminders = await self.repo.reminders_of(turn.incoming.user_key)
+        if not reminders:
+            return [Reply(self.msg["remind_none"], topic="reminders")]
+        until = self._pause_until(args, turn.now, turn.profile.timezone or reminders[0].timezone)
+        if until is False:
+            return [Reply(self.msg["remind_pause_bad"], topic="reminders")]
+        for r in reminders:
+            if until is None:
+                updated = replace(r, status="paused", pause_reason="user", next_fire_utc=None, snooze_until_utc=None)
+            else:
+                tz = zone(r.timezone)
+                updated = replace(
+                    r,
+                    status="active",
+                    pause_reason=None,
+                    paused_until=until,
+                    next_fire_utc=next_fire(r.at, r.days, tz, turn.now, until),
+                )
+            await self.repo.save_reminder(updated, turn.now)
+        if until is None:
+            return [Reply(self.msg["remind_paused"].format(what=self._what(reminders)), topic="reminders")]
+        return [Reply(self.msg["remind_paused_until"].format(date=f"{until:%A %d %B}"), topic="reminders")]
+
+    @staticmethod
+    def _pause_until(args: str, now: datetime, zone_name: str) -> date | None | bool:
+        """None: indefinitely; a date: resume on it; False: not understood."""
+        text = args.strip().lower()
+        if not text or text in ("reminders", "reminder", "all", "them", "it"):
+            return None
+        today = local_date(now, zone(zone_name))
+        m = re.search(r"(\d{1,3})\s*(day|days|d|week|weeks|w)\b", text)
+        if m and 0 < int(m.group(1)) <= 365:
+            n = int(m.group(1)) * (7 if m.group(2).startswith("w") else 1)
+            return today + timedelta(days=n)
+        if re.search(r"\b(a|one) week\b", text):
+            return today + timedelta(days=7)
+        if "tomorrow" in text:
+            return today + timedelta(days=1)
+        m = re.search(r"(\d{4}-\d{2}-\d{2})", text)
+        if m:
+            try:
+                until = date.fromisoformat(m.group(1))
+            except ValueError:
+                return False
+            return until if today < until <= today + timedelta(days=366) else False
+        return False
+
+    async def resume(self, turn) -> list[Reply]:
+        reminders = await self.repo.reminders_of(turn.incoming.user_key)
+        if not reminders:
+            return [Reply(self.msg["remind_none"], topic="reminders")]
+        nexts = []
+        for r in reminders:
+            tz = zone(r.timezone)
+            fire = next_fire(r.at, r.days, tz, turn.now)
+            await self.repo.save_reminder(
+                replace(r, status="active", pause_reason=None, paused_until=None, ignored=0, next_fire_utc=fire),
+                turn.now,
+            )
+            nexts.append((fire, tz))
+        fire, tz = min(nexts, key=lambda pair: pair[0])
+        return [Reply(self.msg["remind_resumed"].format(next=self._when(fire, tz, turn.now)), topic="reminders")]
+
+    async def stop(self, turn, args: str) -> list[Reply]:
+        reminders = await self.repo.reminders_of(turn.incoming.user_key)
+        if not reminders:
+            return [Reply(self.msg["remind_none"], topic="reminders")]
+        picks = [int(n) for n in re.findall(r"\d+", args) if 1 <= int(n) <= len(reminders)]
+        chosen = [reminders[n - 1] for n in picks] or reminders
+        await self.repo.delete_reminders(turn.incoming.user_key, [r.id for r in chosen])
+        return [Reply(self.msg["remind_stopped"].format(what=self._what(chosen)), topic="reminders")]
+
+    @staticmethod
+    def _what(reminders: list[Reminder]) -> str:
+        if len(reminders) == 1:
+            r = reminders[0]
+            return f"your {format_time(r.at)} reminder"
+        return f"all {len(reminders)} reminders"
+
+    async def snooze(self, turn, reminder_id: int, minutes: int) -> list[Reply]:
+        r = await self._own(turn, reminder_id)
+        if r is None:
+            return [Reply(self.msg["expired_button"])]
+        until = (turn.now + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+        await self.repo.save_reminder(replace(r, snooze_until_utc=until), turn.now)
+        await self.repo.acknowledge(r.user_key, local_date(turn.now, zone(r.timezone)))
+        local = until.astimezone(zone(r.timezone))
+        return [Reply(self.msg["remind_snoozed"].format(time=f"{local:%H:%M}"), topic="reminders")]
+
+    async def skip_today(self, turn, reminder_id: int | None) -> list[Reply]:
+        reminders = await self.repo.reminders_of(turn.incoming.user_key)
+        targets = [r for r in reminders if reminder_id is None or r.id == reminder_id]
+        if not targets:
+            return [Reply(self.msg["remind_none"] if reminder_id is None else self.msg["expired_button"])]
+        for r in targets:
+            tz = zone(r.timezone)
+            today = local_date(turn.now, tz)
+            # Claiming today's slot as "skipped" means the tick finds it taken and sends nothing.
+            await self.repo.claim_delivery(r, today, "daily", turn.now, turn.now, "skipped")
+            await self.repo.acknowledge(r.user_key, today)
+            if r.snooze_until_utc:
+                await self.repo.save_reminder(replace(r, snooze_until_utc=None), turn.now)
+        return [Reply(self.msg["remind_skipped"], topic="reminders")]
+
+    async def _own(self, turn, reminder_id: int) -> Reminder | None:
+        """The reminder behind a button, only if it belongs to the person who pressed it."""
+        r = await self.repo.get_reminder(reminder_id)
+        return r if r is not None and r.user_key == turn.incoming.user_key else None
+
+    async def done(self, turn) -> list[Reply]:
+        zone_name = turn.profile.timezone or "UTC"
+        tz = zone(zone_name)
+        local_now = turn.now.astimezone(tz)
+        rows_ = await self.repo.checkins_of(turn.incoming.user_key)
+        result = check_in(rows_, local_now)
+        if not result.already:
+            new_rows = [(d, "freeze") for d in result.freeze_days] + [(result.day, "done")]
+            if not await self.repo.add_checkins(turn.incoming.user_key, new_rows, turn.now):
+                result = check_in(await self.repo.checkins_of(turn.incoming.user_key), local_now)
+        await self.repo.acknowledge(turn.incoming.user_key, result.day)
+        s = result.summary
+        day = "today" if result.day == local_now.date() else "yesterday"
+        key = "done_again" if result.already else "done_first"
+        lines = [self.msg[key].format(day=day, current=s.current, best=s.best, plural="" if s.current == 1 else "s")]
+        if result.freeze_days:
+            lines.append(self.msg["done_freeze"])
+        if result.milestone:
+            lines.append(self.msg["milestone"].format(days=result.milestone))
+        return [Reply("\n".join(lines), topic="streak")]
+
+    async def streak(self, turn) -> list[Reply]:
+        tz = zone(turn.profile.timezone or "UTC")
+        today = local_date(turn.now, tz)
+        history = await self.repo.checkins_of(turn.incoming.user_key)
+        if not history:
+            return [Reply(self.msg["streak_empty"], topic="streak")]
+        s = summarize(history, today)
+        head = self.msg["streak_head"].format(
+            current=s.current, best=s.best, freezes=s.freezes, plural="" if s.current == 1 else "s"
+        )
+        return [Reply(f"{head}\n{calendar(history, today)}", topic="streak")]
+
+    async def set_timezone(self, turn, text: str) -> list[Reply]:
+        if not text.strip():
+            if turn.profile.timezone:
+                return [Reply(self.msg["zone_ask"].format(zone=turn.profile.timezone), topic="reminders")]
+            turn.set_flow("zone")
+            return [Reply(self.msg["remind_ask_zone"], topic="reminders")]
+        zone_name, suggestions = resolve_timezone(text)
+        if zone_name is None:
+            buttons = rows(*(Button(s, f"tz:{s}") for s in suggestions[:3]), per_row=1)
+            return [Reply(self.msg["remind_zone_unknown"].format(zone=text.strip()[:40]), buttons)]
+        return await self.apply_zone(turn, zone_name)
+
+    async def apply_zone(self, turn, zone_name: str) -> list[Reply]:
+        """Set the user's zone; their reminders keep their local times in the new zone."""
+        if turn.state.get("flow") == "remind" and "time" in turn.state:
+            return await self._create(
+                turn,
+                time.fromisoformat(turn.state["time"]),
+                frozenset(int(c) for c in turn.state.get("days", "0123456")),
+                zone_name,
+            )
+        turn.set_flow(None)
+        await self._remember_zone(turn, zone_name)
+        tz = zone(zone_name)
+        for r in await self.repo.reminders_of(turn.incoming.user_key):
+            fire = r.next_fire_utc and next_fire(r.at, r.days, tz, turn.now, r.paused_until)
+            await self.repo.save_reminder(replace(r, timezone=zone_name, next_fire_utc=fire), turn.now)
+        local = turn.now.astimezone(tz)
+        return [Reply(self.msg["zone_set"].format(zone=zone_name, local=f"{local:%H:%M}"), topic="reminders")]
+
+    async def backoff_answer(self, turn, reminder_id: int, choice: str) -> list[Reply]:
+        r = await self._own(turn, reminder_id)
+        if r is None:
+            return [Reply(self.msg["expired_button"])]
+        if choice == "stop":
+            await self.repo.delete_reminders(r.user_key, [r.id])
+            return [Reply(self.msg["remind_stopped"].format(what=self._what([r])), topic="reminders")]
+        if choice == "move":
+            await self.repo.delete_reminders(r.user_key, [r.id])
+            turn.set_flow("remind", days="".join(map(str, sorted(r.days))))
+            return [Reply(self.msg["remind_backoff_move"], topic="reminders")]
+        tz = zone(r.timezone)
+        fire = next_fire(r.at, r.days, tz, turn.now)
+        await self.repo.save_reminder(
+            replace(r, status="active", pause_reason=None, ignored=0, next_fire_utc=fire), turn.now
+        )
+        return [Reply(self.msg["remind_backoff_keep"].format(next=self._when(fire, tz, turn.now)), topic="reminders")]
