@@ -134,8 +134,8 @@ async def test_reminders_are_capped_per_user(world):
 # -- the tick ---------------------------------------------------------------------------------
 
 
-async def _subscribe(world, text="07:30 Europe/Berlin", now=utc(2026, 3, 27, 12)):
-    world.clock.now = now
+async def _subscribe(world, text="07:30 Europe/Berlin", now=None):
+    world.clock.now = now or utc(2026, 3, 27, 12)
     await world.chat.command("remind", text)
     return (await world.repo.reminders_of("test:alice"))[0]
 
@@ -333,3 +333,33 @@ async def test_acknowledged_reminders_do_not_count_as_ignored(world):
         await world.chat.press("Done")
     assert "Time for your hips" in world.sender.texts()[-1]
     assert "7-day streak" in world.chat.text()
+
+
+async def test_a_claim_left_by_a_crashed_process_is_sent_once_later(world):
+    reminder = await _subscribe(world)
+    fire = utc(2026, 3, 28, 6, 30)
+    # A process claimed today's delivery and died before sending it.
+    await world.repo.advance_many([(reminder.id, reminder.next_fire_utc, utc(2026, 3, 29, 5, 30))])
+    await world.repo.claim_delivery(reminder, date(2026, 3, 28), "daily", fire, fire, "claimed")
+    assert await world.at(fire + timedelta(minutes=1)) == 0  # it may still be sending: leave it
+    assert await world.at(fire + timedelta(minutes=6)) == 1  # lease over: sent once, late
+    assert await world.at(fire + timedelta(minutes=12)) == 0
+    assert (await world.repo.delivery_counts()) == {"sent": 1}
+
+
+async def test_change_moves_the_reminder_and_asking_twice_does_not_duplicate(world):
+    await _subscribe(world)
+    await world.chat.command("remind", "07:30 Europe/Berlin")
+    assert len(await world.repo.reminders_of("test:alice")) == 1
+    await world.chat.say("change my reminder to 18:00")
+    reminders = await world.repo.reminders_of("test:alice")
+    assert [r.at for r in reminders] == [time(18, 0)]
+    replies = await world.chat.say("my reminders")
+    assert "18:00" in replies[0].text and "07:30" not in replies[0].text
+
+
+async def test_streak_command_shows_the_last_weeks(world):
+    await _reminded(world)
+    await world.chat.press("Done")
+    replies = await world.chat.say("show my streak")
+    assert "Streak: 1 day" in replies[0].text and "Mo Tu We" in replies[0].text and "✅" in replies[0].text

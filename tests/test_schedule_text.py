@@ -465,7 +465,8 @@ def test_unknown_zone_gets_up_to_three_iana_suggestions():
     assert 1 <= len(suggestions) <= 3
     assert resolve_timezone("tokio")[1][0] == "Asia/Tokyo"
     assert "America/New_York" in resolve_timezone("America/New_Yrok")[1]
-    assert all(ZoneInfo(s) for s in resolve_timezone("mars")[1])
+    assert resolve_timezone("mars")[1] == ["Europe/Paris", "Indian/Mauritius", "America/Matamoros"]
+    assert all(len(resolve_timezone(q)[1]) <= 3 for q in ("san", "port", "new", "america/sant"))
 
 
 @pytest.mark.parametrize("text", ["", "   ", "qqqqzzzz"])

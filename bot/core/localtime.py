@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
+    """ZoneInfo objects, kept: zoneinfo's own cache is small and reloading a zone file is slow."""
     return ZoneInfo(name)
 
 

@@ -22,6 +22,7 @@ from bot.core.messages import Button, Reply, rows
 from bot.core.ports import Reminder, Repository
 from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, resolve_timezone
 from bot.core.streaks import calendar, check_in, summarize
+from bot.core.text import words
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ MAX_REMINDERS = 5
 LATE_WINDOW = timedelta(hours=2)
 BACKOFF_AFTER = 5  # ignored reminders in a row before we ask instead of nagging
 TICK_BATCH = 5000
+CHANGE_WORDS = frozenset({"change", "move", "instead", "reschedule", "switch", "update"})
+# A claim older than this with no outcome means its process died mid-send (a live fan-out of the
+# largest batch at 30 messages/s finishes well within it).
+CLAIM_LEASE = timedelta(minutes=5)
+STREAK_LOOKBACK_DAYS = 60  # enough history to know the current streak, which picks the routine's length
 GOAL_ROTATION = ("general", "desk", "lower-back", "knee", "athlete")
 
 
@@ -95,71 +101,106 @@ class Reminders:
     # -- the tick ----------------------------------------------------------------------------
 
     async def tick(self, now: datetime) -> DispatchStats:
-        """Send everything due at `now`. Safe to run in several processes at once."""
-        jobs: list[Job] = []
-        for reminder in await self.repo.due_reminders(now, TICK_BATCH):
-            if reminder.snooze_until_utc and reminder.snooze_until_utc <= now:
-                job = await self._snooze_job(reminder, now)
-                if job:
-                    jobs.append(job)
-            if reminder.next_fire_utc and reminder.next_fire_utc <= now:
-                job = await self._daily_job(reminder, now)
-                if job:
-                    jobs.append(job)
+        """Send everything due at `now`. Safe to run in several processes at once.
+
+        Work is done in batches (one transaction for all advances, one for all claims, one query for
+        the profiles and streaks), so a thousand reminders due in the same minute cost a few dozen
+        database round trips, not thousands.
+        """
+        jobs: list[Job] = await self._recovered_jobs(now)
+        due = await self.repo.due_reminders(now, TICK_BATCH)
+        jobs += await self._snooze_jobs([r for r in due if r.snooze_until_utc and r.snooze_until_utc <= now], now)
+        jobs += await self._daily_jobs([r for r in due if r.next_fire_utc and r.next_fire_utc <= now], now)
         if not jobs or self.dispatcher is None:
             return DispatchStats()
         return await self.dispatcher.deliver(jobs)
 
-    async def _daily_job(self, r: Reminder, now: datetime) -> Job | None:
+    async def _recovered_jobs(self, now: datetime) -> list[Job]:
+        """Deliveries claimed by a process that died before sending them: send them once now."""
+        jobs = []
+        for d in await self.repo.stale_claims(now - CLAIM_LEASE, now - LATE_WINDOW):
+            r = await self.repo.get_reminder(d.reminder_id)
+            if r is None or not await self.repo.reclaim(d, now):
+                continue
+            if r.pause_reason == "backoff":
+                replies = self.backoff_replies(r)
+            else:
+                replies = (await self._replies_for([(r, d.local_date, now - d.scheduled_utc)]))[0]
+            jobs.append(Job(d.id, Target(r.platform, r.chat_id, r.user_key), replies, d.scheduled_utc))
+            log.info("event=delivery_recovered delivery=%d", d.id)
+        return jobs
+
+    def _latest_due(self, r: Reminder, now: datetime) -> tuple[datetime, datetime | None]:
+        """(the occurrence to act on, the one after it). After downtime older occurrences are just missed."""
         tz = zone(r.timezone)
         scheduled = r.next_fire_utc
-        # After downtime, skip to the latest occurrence that is due; older ones are simply missed.
         following = next_fire(r.at, r.days, tz, scheduled, r.paused_until)
         for _ in range(400):
             if following is None or following > now:
                 break
             scheduled, following = following, next_fire(r.at, r.days, tz, following, r.paused_until)
-        if not await self.repo.move_next_fire(r.id, r.next_fire_utc, following):
-            return None  # another scheduler got there first
-        day = local_date(scheduled, tz)
-        late = now - scheduled
-        if late > LATE_WINDOW:
-            await self.repo.claim_delivery(r, day, "daily", scheduled, now, "missed")
-            log.info("event=reminder_missed reminder=%d late_s=%d", r.id, late.total_seconds())
-            return None
-        delivery_id = await self.repo.claim_delivery(r, day, "daily", scheduled, now, "claimed")
-        if delivery_id is None:
-            return None  # already sent (or skipped) for that day
-        previous = await self.repo.previous_daily(r.id, day)
-        ignored = r.ignored + 1 if previous and previous[0] == "sent" and not previous[1] else 0
-        if ignored >= BACKOFF_AFTER:
-            paused = replace(r, status="paused", pause_reason="backoff", next_fire_utc=None, ignored=ignored)
-            await self.repo.save_reminder(paused, now)
-            replies = self.backoff_replies(r)
-        else:
-            await self.repo.set_ignored(r.id, ignored)
-            replies = await self._replies_for(r, day, late)
-        return Job(delivery_id, Target(r.platform, r.chat_id, r.user_key), replies, scheduled)
+        return scheduled, following
 
-    async def _snooze_job(self, r: Reminder, now: datetime) -> Job | None:
-        due = r.snooze_until_utc
-        if not await self.repo.clear_snooze(r.id, due):
-            return None
-        tz = zone(r.timezone)
-        day = local_date(due, tz)
-        kind = f"snooze-{due.astimezone(tz):%H%M}"
-        delivery_id = await self.repo.claim_delivery(r, day, kind, due, now, "claimed")
-        if delivery_id is None:
-            return None
-        return Job(
-            delivery_id, Target(r.platform, r.chat_id, r.user_key), await self._replies_for(r, day, now - due), due
-        )
+    async def _daily_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
+        plans = []
+        for r in due:
+            scheduled, following = self._latest_due(r, now)
+            late = now - scheduled
+            plans.append((r, scheduled, following, local_date(scheduled, zone(r.timezone)), late))
+        # Advancing is idempotent (compare-and-set); the claim below decides who sends.
+        await self.repo.advance_many([(r.id, r.next_fire_utc, following) for r, _, following, _, _ in plans])
+        claims = [(r, day, "daily", at, "missed" if late > LATE_WINDOW else "claimed") for r, at, _, day, late in plans]
+        claimed = await self.repo.claim_many(claims, now)
+        jobs, wanted = [], []
+        for r, scheduled, _, day, late in plans:
+            delivery_id = claimed.get((r.id, "daily"))
+            if delivery_id is None or late > LATE_WINDOW:
+                if late > LATE_WINDOW:
+                    log.info("event=reminder_missed reminder=%d late_s=%d", r.id, late.total_seconds())
+                continue
+            target = Target(r.platform, r.chat_id, r.user_key)
+            if r.ignored >= BACKOFF_AFTER:
+                paused = replace(r, status="paused", pause_reason="backoff", next_fire_utc=None)
+                await self.repo.save_reminder(paused, now)
+                jobs.append(Job(delivery_id, target, self.backoff_replies(r), scheduled))
+            else:
+                wanted.append((delivery_id, target, scheduled, (r, day, late)))
+        replies = await self._replies_for([w[3] for w in wanted])
+        jobs += [Job(d, t, rs, at) for (d, t, at, _), rs in zip(wanted, replies, strict=True)]
+        return jobs
 
-    async def _replies_for(self, r: Reminder, day: date, late: timedelta) -> list[Reply]:
-        profile = await self.repo.get_profile(r.user_key)
-        summary = summarize(await self.repo.checkins_of(r.user_key), day)
-        routine = self.routine_of_the_day(profile.goal, profile.level, summary.current, day)
-        return self.reminder_replies(r, routine, day, late)
+    async def _snooze_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
+        claims, wanted = [], []
+        for r in due:
+            if not await self.repo.clear_snooze(r.id, r.snooze_until_utc):
+                continue
+            tz = zone(r.timezone)
+            kind = f"snooze-{r.snooze_until_utc.astimezone(tz):%H%M}"
+            claims.append((r, local_date(r.snooze_until_utc, tz), kind, r.snooze_until_utc, "claimed"))
+        claimed = await self.repo.claim_many(claims, now)
+        for r, day, kind, at, _ in claims:
+            if (r.id, kind) in claimed:
+                wanted.append(
+                    (claimed[(r.id, kind)], Target(r.platform, r.chat_id, r.user_key), at, (r, day, now - at))
+                )
+        replies = await self._replies_for([w[3] for w in wanted])
+        return [Job(d, t, rs, at) for (d, t, at, _), rs in zip(wanted, replies, strict=True)]
+
+    async def _replies_for(self, items: list[tuple[Reminder, date, timedelta]]) -> list[list[Reply]]:
+        """Reminder messages for many reminders with one query for profiles and one for streaks."""
+        if not items:
+            return []
+        keys = [r.user_key for r, _, _ in items]
+        earliest = min(day for _, day, _ in items) - timedelta(days=STREAK_LOOKBACK_DAYS)
+        profiles = await self.repo.profiles_of(keys)
+        history = await self.repo.checkins_since(keys, earliest)
+        out = []
+        for r, day, late in items:
+            profile = profiles.get(r.user_key)
+            streak = summarize(history.get(r.user_key, []), day).current
+            goal, level = (profile.goal, profile.level) if profile else (None, None)
+            out.append(self.reminder_replies(r, self.routine_of_the_day(goal, level, streak, day), day, late))
+        return out
 
     # -- what users do -----------------------------------------------------------------------
 
@@ -168,17 +209,20 @@ class Reminders:
 
     async def subscribe(self, turn, text: str) -> list[Reply]:
         request = parse_reminder_request(text)
+        change = bool(CHANGE_WORDS & set(words(text)))
         if request.time is None:
-            turn.set_flow("remind", days="".join(map(str, sorted(request.days))))
+            turn.set_flow("remind", days="".join(map(str, sorted(request.days))), change=change)
             problem = request.problems[0] + "\n" if request.problems else ""
             return [Reply(problem + self.msg["remind_ask_time"], topic="reminders")]
         zone_name = request.timezone or turn.profile.timezone
         if zone_name is None:
             if request.problems:  # a zone was named but not understood
                 return self._zone_problem(text, request.problems[0])
-            turn.set_flow("remind", time=format_time(request.time), days="".join(map(str, sorted(request.days))))
+            turn.set_flow(
+                "remind", time=format_time(request.time), days="".join(map(str, sorted(request.days))), change=change
+            )
             return [Reply(self.msg["remind_ask_zone"], topic="reminders")]
-        return await self._create(turn, request.time, request.days, zone_name)
+        return await self._create(turn, request.time, request.days, zone_name, change)
 
     def _zone_problem(self, text: str, problem: str) -> list[Reply]:
         _, suggestions = resolve_timezone(text)
@@ -208,17 +252,26 @@ class Reminders:
         days = frozenset(int(c) for c in state.get("days", "0123456"))
         return await self._create(turn, at, days, zone_name)
 
-    async def _create(self, turn, at: time, days: frozenset[int], zone_name: str) -> list[Reply]:
+    async def _create(self, turn, at: time, days: frozenset[int], zone_name: str, change: bool = False) -> list[Reply]:
+        """Add a reminder, or move the existing one when the user said change/move/instead."""
+        change = change or bool(turn.state.get("change"))
         turn.set_flow(None)
         existing = await self.repo.reminders_of(turn.incoming.user_key)
-        if len(existing) >= MAX_REMINDERS:
+        same = [r for r in existing if (r.at, r.days, r.timezone) == (at, frozenset(days), zone_name)]
+        if not change and len(existing) >= MAX_REMINDERS and not same:
             return [Reply(self.msg["remind_cap"].format(count=len(existing)), topic="reminders")]
         await self._remember_zone(turn, zone_name)
         tz = zone(zone_name)
         incoming = turn.incoming
         reminder = Reminder(0, incoming.user_key, incoming.platform, incoming.chat_id, at, frozenset(days), zone_name)
         reminder = replace(reminder, next_fire_utc=next_fire(at, days, tz, turn.now))
-        await self.repo.add_reminder(reminder, turn.now)
+        if same:
+            reminder = same[0]  # asking twice for the same reminder does not make two
+        elif change and existing:
+            reminder = replace(reminder, id=existing[0].id)
+            await self.repo.save_reminder(reminder, turn.now)
+        else:
+            await self.repo.add_reminder(reminder, turn.now)
         text = self.msg["remind_set"].format(
             days=describe_days(frozenset(days)),
             time=format_time(at),

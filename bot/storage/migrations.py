@@ -69,10 +69,12 @@ MIGRATIONS.append(
             error         TEXT,
             acknowledged  INTEGER NOT NULL DEFAULT 0,
             claimed_at    TEXT NOT NULL,
+            claim_token   TEXT,
             finished_at   TEXT,
             UNIQUE (reminder_id, local_date, kind)
         );
         CREATE INDEX deliveries_status ON deliveries (status, claimed_at);
+        CREATE INDEX deliveries_token ON deliveries (claim_token);
         CREATE INDEX deliveries_user ON deliveries (user_key);
         CREATE TABLE checkins (
             user_key   TEXT NOT NULL REFERENCES users(user_key) ON DELETE CASCADE,

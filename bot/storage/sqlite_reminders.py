@@ -8,11 +8,12 @@ a second tick finds it taken.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from bot.core.ports import Delivery, Reminder
+from bot.core.ports import Delivery, Profile, Reminder
 
 _REMINDER_COLUMNS = (
     "id, user_key, platform, chat_id, local_time, days, timezone, status, paused_until, pause_reason, "
@@ -117,22 +118,17 @@ class ReminderSQL:
     async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
         """Active reminders whose next fire or snooze is due; both columns are indexed."""
         stamp = ts(now)
-        async with self._db.execute(
-            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE status = 'active' AND next_fire_utc <= ? "
-            f"UNION SELECT {_REMINDER_COLUMNS} FROM reminders WHERE status = 'active' AND snooze_until_utc <= ? "
-            "ORDER BY 11 LIMIT ?",
-            (stamp, stamp, limit),
-        ) as cur:
-            return [_reminder(row) for row in await cur.fetchall()]
-
-    async def move_next_fire(self, reminder_id: int, expected: datetime | None, new: datetime | None) -> bool:
-        """Compare-and-set, so two schedulers on one database advance a reminder once."""
-        cur = await self._db.execute(
-            "UPDATE reminders SET next_fire_utc = ? WHERE id = ? "
-            "AND (next_fire_utc = ? OR (next_fire_utc IS NULL AND ? IS NULL))",
-            (ts(new), reminder_id, ts(expected), ts(expected)),
-        )
-        return cur.rowcount == 1
+        found: dict[int, Reminder] = {}
+        # Two simple queries, each served by its own index (a UNION made SQLite scan the table).
+        for column in ("next_fire_utc", "snooze_until_utc"):
+            async with self._db.execute(
+                f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE {column} <= ? AND status = 'active' "
+                f"ORDER BY {column} LIMIT ?",
+                (stamp, limit),
+            ) as cur:
+                for row in await cur.fetchall():
+                    found.setdefault(row[0], _reminder(row))
+        return sorted(found.values(), key=lambda r: r.next_fire_utc or r.snooze_until_utc)[:limit]
 
     async def clear_snooze(self, reminder_id: int, expected: datetime) -> bool:
         cur = await self._db.execute(
@@ -140,9 +136,6 @@ class ReminderSQL:
             (reminder_id, ts(expected)),
         )
         return cur.rowcount == 1
-
-    async def set_ignored(self, reminder_id: int, ignored: int) -> None:
-        await self._db.execute("UPDATE reminders SET ignored = ? WHERE id = ?", (ignored, reminder_id))
 
     async def pause_all(self, user_key: str, reason: str, now: datetime) -> int:
         cur = await self._db.execute(
@@ -169,35 +162,107 @@ class ReminderSQL:
     async def finish_delivery(
         self, delivery_id: int, status: str, attempts: int, late_seconds: int | None, error: str | None, now: datetime
     ) -> None:
-        await self._db.execute(
-            "UPDATE deliveries SET status = ?, attempts = ?, late_seconds = ?, error = ?, finished_at = ? WHERE id = ?",
-            (status, attempts, late_seconds, (error or "")[:300] or None, ts(now), delivery_id),
-        )
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET status = ?, attempts = ?, late_seconds = ?, error = ?, finished_at = ? "
+                "WHERE id = ?",
+                (status, attempts, late_seconds, (error or "")[:300] or None, ts(now), delivery_id),
+            )
+            if status == "sent":
+                # One more reminder in a row the user has not reacted to (reset by acknowledge()).
+                await db.execute(
+                    "UPDATE reminders SET ignored = ignored + 1 WHERE id = "
+                    "(SELECT reminder_id FROM deliveries WHERE id = ? AND kind = 'daily')",
+                    (delivery_id,),
+                )
 
-    async def previous_daily(self, reminder_id: int, before: date) -> tuple[str, bool] | None:
-        async with self._db.execute(
-            "SELECT status, acknowledged FROM deliveries WHERE reminder_id = ? AND kind = 'daily' "
-            "AND local_date < ? ORDER BY local_date DESC LIMIT 1",
-            (reminder_id, before.isoformat()),
-        ) as cur:
-            row = await cur.fetchone()
-        return (row[0], bool(row[1])) if row else None
+    async def claim_many(self, claims: list[tuple[Reminder, date, str, datetime, str]], now: datetime) -> dict:
+        """Claim many (reminder, local date, kind) slots in one transaction.
+
+        Returns {(reminder id, kind): delivery id} for the rows this call inserted; rows another
+        process (or an earlier tick) already holds are left out. A random token tells ours apart.
+        """
+        if not claims:
+            return {}
+        token = secrets.token_hex(8)
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at, "
+                "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, local_date, kind) DO NOTHING",
+                [
+                    (r.id, r.user_key, day.isoformat(), kind, ts(at), status, ts(now), token)
+                    for r, day, kind, at, status in claims
+                ],
+            )
+            async with db.execute(
+                "SELECT id, reminder_id, kind FROM deliveries WHERE claim_token = ?", (token,)
+            ) as cur:
+                return {(reminder_id, kind): delivery_id for delivery_id, reminder_id, kind in await cur.fetchall()}
+
+    async def advance_many(self, moves: list[tuple[int, datetime | None, datetime | None]]) -> None:
+        """Move next_fire_utc for many reminders; each only if it is still what we read (idempotent)."""
+        if moves:
+            async with self.transaction() as db:
+                await db.executemany(
+                    "UPDATE reminders SET next_fire_utc = ? WHERE id = ? AND next_fire_utc = ?",
+                    [(ts(new), rid, ts(old)) for rid, old, new in moves],
+                )
+
+    async def profiles_of(self, user_keys: list[str]) -> dict[str, Profile]:
+        out: dict[str, Profile] = {}
+        for chunk in _chunks(user_keys):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT user_key, goal, level, timezone, onboarded, pending_notice FROM profiles "
+                f"WHERE user_key IN ({marks})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    out[row[0]] = Profile(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+        return out
+
+    async def checkins_since(self, user_keys: list[str], since: date) -> dict[str, list[tuple[date, str]]]:
+        out: dict[str, list[tuple[date, str]]] = {}
+        for chunk in _chunks(user_keys):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT user_key, local_date, kind FROM checkins WHERE user_key IN ({marks}) AND local_date >= ? "
+                "ORDER BY local_date",
+                (*chunk, since.isoformat()),
+            ) as cur:
+                for key, day, kind in await cur.fetchall():
+                    out.setdefault(key, []).append((date.fromisoformat(day), kind))
+        return out
 
     async def acknowledge(self, user_key: str, local_date: date) -> None:
+        """The user reacted (done, snooze, skip): that day's reminders count as seen, the ignore run ends."""
         await self._db.execute(
             "UPDATE deliveries SET acknowledged = 1 WHERE user_key = ? AND local_date = ?",
             (user_key, local_date.isoformat()),
         )
+        await self._db.execute("UPDATE reminders SET ignored = 0 WHERE user_key = ? AND ignored > 0", (user_key,))
 
-    async def unfinished_deliveries(self, since: datetime) -> list[Delivery]:
-        """Claimed but never finished (the process died mid-send): candidates to resend once."""
+    async def stale_claims(self, claimed_before: datetime, scheduled_after: datetime) -> list[Delivery]:
+        """Claimed but never finished (the process died mid-send) and still worth sending."""
         async with self._db.execute(
-            "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts FROM deliveries "
-            "WHERE status = 'claimed' AND claimed_at >= ? ORDER BY id",
-            (ts(since),),
+            "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts, claimed_at "
+            "FROM deliveries WHERE status = 'claimed' AND claimed_at < ? AND scheduled_utc >= ? ORDER BY id",
+            (ts(claimed_before), ts(scheduled_after)),
         ) as cur:
             rows = await cur.fetchall()
-        return [Delivery(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4], parse_ts(r[5]), r[6], r[7]) for r in rows]
+        return [
+            Delivery(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4], parse_ts(r[5]), r[6], r[7], parse_ts(r[8]))
+            for r in rows
+        ]
+
+    async def reclaim(self, delivery: Delivery, now: datetime) -> bool:
+        """Take over a stale claim, compare-and-set on claimed_at so only one process resends it."""
+        cur = await self._db.execute(
+            "UPDATE deliveries SET claimed_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'claimed' "
+            "AND claimed_at = ?",
+            (ts(now), delivery.id, ts(delivery.claimed_at)),
+        )
+        return cur.rowcount == 1
 
     async def delivery_counts(self) -> dict[str, int]:
         async with self._db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status") as cur:
@@ -235,6 +300,11 @@ class ReminderSQL:
                 "ON CONFLICT (user_key) DO NOTHING",
                 (user_key, notice),
             )
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    unique = list(dict.fromkeys(items))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 class _AlreadyCheckedIn(Exception):
