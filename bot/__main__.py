@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 import uuid
 from pathlib import Path
 
-from bot.app import build_app, configure_logging
-from bot.config import load_dotenv
+from bot.app import build_app, configure_logging, make_adapters, serve
+from bot.config import Settings, load_dotenv
 from bot.core.coach import main_topic, worst_safety
 from bot.core.content import ContentError
 from bot.core.messages import Incoming
@@ -99,22 +100,40 @@ async def _ask_jsonl(stdin, stdout) -> int:
     return 0
 
 
-PLATFORM_TOKENS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN")
+async def _run() -> int:
+    """Every platform whose token is set, in one process; the terminal chat when none is."""
+    settings = Settings.from_env()
+    app = await build_app(settings.db_path)
+    adapters = make_adapters(app, settings)
+    if not adapters:
+        return await _chat(app)
+    stop = asyncio.Event()
+    _install_signal_handlers(stop)
+    try:
+        await serve(app, adapters, stop)
+    finally:
+        await app.close()
+    return 0
 
 
-async def _chat() -> int:
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    """First SIGINT/SIGTERM: stop taking updates and finish what is in flight. Second: exit at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            os._exit(130)
+        print("Stopping: finishing what is in flight (press Ctrl+C again to quit at once).", file=sys.stderr)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+
+async def _chat(app) -> int:
     from bot.adapters.terminal import PLATFORM as TERMINAL
     from bot.adapters.terminal import TerminalSession, local_user, run_terminal
 
-    waiting = [name for name in PLATFORM_TOKENS if os.environ.get(name)]
-    if waiting:
-        # Say so plainly instead of pretending to connect; never echo the token itself.
-        print(
-            f"{', '.join(waiting)} is set, but this version has no Telegram/Discord adapter yet; "
-            "starting the terminal chat.",
-            file=sys.stderr,
-        )
-    app = await build_app()
     session = TerminalSession(sys.stdout, local_user())
     app.senders[TERMINAL] = session  # reminders arrive in this chat
     app.start_scheduler()
@@ -137,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 print('usage: python -m bot ask "TEXT"   or   python -m bot ask --jsonl < lines.jsonl', file=sys.stderr)
                 return 2
             return asyncio.run(_ask_one(args.text))
-        return asyncio.run(_chat())
+        return asyncio.run(_run())
     except ContentError as exc:
         print(f"Hip Coach cannot start: {exc}", file=sys.stderr)
         return 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import Settings
 from bot.core.coach import Coach
 from bot.core.content import DEFAULT_CONTENT_DIR, Content, load_content
 from bot.core.delivery import Dispatcher, Sender
@@ -62,3 +64,61 @@ def configure_logging() -> None:
         level=os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
     )
+
+
+def make_adapters(app: App, settings: Settings) -> list:
+    """One adapter per platform whose token is set. Imported lazily: the terminal needs neither library."""
+    adapters = []
+    if settings.telegram_token:
+        from bot.adapters.telegram import TelegramAdapter, WebhookConfig
+
+        webhook = None
+        if settings.telegram_webhook_url:
+            host, _, port = settings.telegram_webhook_listen.rpartition(":")
+            webhook = WebhookConfig(settings.telegram_webhook_url, host or "0.0.0.0", int(port or 8443),
+                                    settings.telegram_webhook_secret)
+        adapters.append(TelegramAdapter(app.coach, settings.telegram_token, settings.telegram_base_url,
+                                        settings.telegram_base_file_url, webhook))
+    return adapters
+
+
+async def _start_with_retry(adapter, stop: asyncio.Event, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+    """A platform that cannot connect is retried with backoff; the others keep working meanwhile."""
+    delay = first_delay
+    while not stop.is_set():
+        try:
+            await adapter.start()
+            return
+        except Exception as exc:
+            log.warning(
+                "event=platform_start_failed platform=%s error=%s retry_in_s=%.0f",
+                adapter.platform,
+                type(exc).__name__,
+                delay,
+            )
+            try:
+                await adapter.stop()
+            except Exception:
+                pass
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                delay = min(max_delay, delay * 2)
+
+
+async def serve(app: App, adapters: list, stop: asyncio.Event) -> None:
+    """Run every platform, the scheduler and one database in this loop until `stop` is set."""
+    for adapter in adapters:
+        app.senders[adapter.platform] = adapter.sender
+    app.start_scheduler()
+    starting = [asyncio.create_task(_start_with_retry(a, stop)) for a in adapters]
+    await stop.wait()
+    for task in starting:
+        task.cancel()
+    await asyncio.gather(*starting, return_exceptions=True)
+    await app.ticker.stop()  # finish a fan-out in flight before the platforms go away
+    for adapter in adapters:
+        try:
+            await adapter.stop()
+        except Exception as exc:
+            log.warning("event=platform_stop_failed error=%s", type(exc).__name__)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -21,3 +23,39 @@ def load_dotenv(path: str | Path = ".env") -> None:
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once from the environment (after .env). .env.example documents each."""
+
+    db_path: str = "hipcoach.db"
+    telegram_token: str = ""
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_listen: str = "0.0.0.0:8443"
+    telegram_webhook_secret: str = ""
+    discord_token: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def get(name: str, default: str) -> str:
+            return (env.get(name) or default).strip()
+
+        return cls(
+            db_path=get("HIPCOACH_DB", defaults.db_path),
+            telegram_token=get("TELEGRAM_BOT_TOKEN", ""),
+            telegram_base_url=get("TELEGRAM_BASE_URL", defaults.telegram_base_url),
+            telegram_base_file_url=get("TELEGRAM_BASE_FILE_URL", defaults.telegram_base_file_url),
+            telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
+            telegram_webhook_listen=get("TELEGRAM_WEBHOOK_LISTEN", defaults.telegram_webhook_listen),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
+            discord_token=get("DISCORD_BOT_TOKEN", ""),
+        )
+
+    def __repr__(self) -> str:  # tokens never end up in a log line or traceback through repr()
+        return "Settings(<redacted>)"

@@ -1,0 +1,332 @@
+"""Telegram adapter: translates python-telegram-bot updates to core messages and core replies back.
+
+No coaching logic lives here. The app starts it with PTB's manual lifecycle (initialize, start,
+updater.start_polling or start_webhook) inside its single asyncio loop, beside Discord and the
+scheduler; stop() shuts it down in reverse order so an update already fetched is still handled.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
+from telegram.ext import MessageHandler as PTBMessageHandler
+
+from bot.core.coach import Coach
+from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
+from bot.core.messages import Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MAX_TEXT = 4096
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+COMMANDS = [
+    ("start", "Start, and set your goal"),
+    ("help", "What I can do"),
+    ("routine", "A guided hip routine, step by step"),
+    ("exercise", "How to do an exercise: /exercise pigeon"),
+    ("ask", "Ask a hip question: /ask why are my hips tight"),
+    ("remind", "Daily reminder: /remind 07:30 Europe/Berlin"),
+    ("reminders", "See your reminders"),
+    ("pause", "Pause reminders: /pause 3 days"),
+    ("stop", "Stop reminders"),
+    ("done", "Check in for today"),
+    ("streak", "Your streak and the last weeks"),
+    ("timezone", "Set your time zone: /timezone Berlin"),
+    ("goal", "Set your goal and level"),
+    ("forget", "Delete everything I store about you"),
+    ("about", "Sources, and why this is not medical advice"),
+]
+NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
+EXPIRED = "This button has expired. Send /routine or ask me anything."
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url: str  # public HTTPS URL Telegram posts to
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    secret: str = ""  # checked on every request (X-Telegram-Bot-Api-Secret-Token); random if empty
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split so every escaped chunk fits Telegram's limit: paragraphs first, then lines, then words."""
+    text = text or " "
+    if len(escape(text)) <= limit:
+        return [text]
+    for separator in ("\n\n", "\n", " "):
+        parts = text.split(separator)
+        if len(parts) == 1:
+            continue
+        chunks: list[str] = []
+        current = ""
+        for part in parts:
+            candidate = f"{current}{separator}{part}" if current else part
+            if len(escape(candidate)) <= limit:
+                current = candidate
+            else:
+                if current:
+                    chunks.append(current)
+                current = part
+        if current:
+            chunks.append(current)
+        if all(len(escape(c)) <= limit for c in chunks):
+            return chunks
+        return [piece for chunk in chunks for piece in split_text(chunk, limit)]
+    # one enormous word: cut it (escaping can at most grow a character 5x: '&amp;')
+    step = limit // 5
+    return [text[i : i + step] for i in range(0, len(text), step)]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label[:64], callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+def _is_group(chat_type: str) -> bool:
+    return chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def mentions_bot(message: Message, username: str) -> tuple[bool, str]:
+    """(addressed to the bot?, text without the @mention). Privacy mode still sends us replies and commands."""
+    text = message.text or ""
+    mention = f"@{username}".lower()
+    for entity in message.entities or ():
+        if entity.type == MessageEntityType.MENTION:
+            value = message.parse_entity(entity)
+            if value.lower() == mention:
+                return True, (text.replace(value, " ")).strip()
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.username == username:
+        return True, text
+    return False, text
+
+
+def incoming_from_message(message: Message, username: str) -> Incoming | None:
+    """A Telegram message as a core message; None for group chatter not addressed to the bot."""
+    user = message.from_user
+    if user is None or user.is_bot or message.text is None:
+        return None
+    base = dict(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        chat_id=str(message.chat.id),
+        private=message.chat.type == ChatType.PRIVATE,
+        display_name=user.first_name or user.username or "",
+        at=message.date,
+    )
+    text = message.text
+    if text.startswith("/"):
+        head, _, args = text[1:].partition(" ")
+        command, _, target = head.partition("@")
+        if target and target.lower() != username.lower():
+            return None  # a command for another bot in the group
+        return Incoming(**base, command=command.lower()[:64], args=args.strip())
+    if _is_group(message.chat.type):
+        addressed, text = mentions_bot(message, username)
+        if not addressed:
+            return None
+    return Incoming(**base, text=text)
+
+
+def button_owner_ok(query: CallbackQuery) -> bool:
+    """In groups the bot answers as a reply to the asker; only they may press those buttons."""
+    message = query.message
+    if not isinstance(message, Message) or not _is_group(message.chat.type):
+        return True
+    asked = message.reply_to_message
+    return asked is None or asked.from_user is None or asked.from_user.id == query.from_user.id
+
+
+class TelegramSender:
+    """The delivery port for reminders: Bot API outcomes mapped to sent / blocked / retry / failed."""
+
+    rate_per_second = 25.0  # under Telegram's ~30 messages/s for broadcasts
+
+    def __init__(self, adapter: TelegramAdapter) -> None:
+        self.adapter = adapter
+
+    async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+        try:
+            for reply in replies:
+                await self.adapter.send_reply(int(target.chat_id), reply)
+        except Forbidden as exc:
+            return SendResult(BLOCKED, error=str(exc))
+        except RetryAfter as exc:
+            seconds = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            return SendResult(RETRY, retry_after=float(seconds), error="rate limited")
+        except (TimedOut, NetworkError) as exc:
+            return SendResult(RETRY, error=type(exc).__name__)
+        except BadRequest as exc:
+            blocked = "chat not found" in str(exc).lower() or "user is deactivated" in str(exc).lower()
+            return SendResult(BLOCKED if blocked else FAILED, error=str(exc))
+        except TelegramError as exc:
+            return SendResult(RETRY, error=type(exc).__name__)
+        return SendResult(SENT)
+
+
+class TelegramAdapter:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        coach: Coach,
+        token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        base_file_url: str = DEFAULT_BASE_FILE_URL,
+        webhook: WebhookConfig | None = None,
+        poll_timeout: int = 30,
+    ) -> None:
+        self.coach = coach
+        self.webhook = webhook
+        self.poll_timeout = poll_timeout
+        self.application: Application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .base_file_url(base_file_url)
+            # Waits out 429s and retries them (the limiter's default is not to retry).
+            .rate_limiter(AIORateLimiter(overall_max_rate=30, group_max_rate=20, max_retries=3))
+            .build()
+        )
+        self.application.add_handler(CallbackQueryHandler(self._on_callback))
+        self.application.add_handler(PTBMessageHandler(filters.TEXT | filters.COMMAND, self._on_message))
+        self.application.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self)
+        self.username = ""
+        self.connected = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        self.username = app.bot.username
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+        await app.start()
+        updates = ["message", "callback_query"]
+        if self.webhook:
+            secret = self.webhook.secret or secrets.token_urlsafe(32)
+            await app.updater.start_webhook(
+                listen=self.webhook.listen,
+                port=self.webhook.port,
+                url_path="telegram",
+                webhook_url=self.webhook.url,
+                secret_token=secret,
+                allowed_updates=updates,
+            )
+        else:
+            # No drop_pending_updates: messages sent while we were down are answered now.
+            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=updates)
+        self.connected = True
+        log.info("event=platform_started platform=telegram bot=%s mode=%s", self.username,
+                 "webhook" if self.webhook else "polling")
+
+    async def stop(self) -> None:
+        app = self.application
+        self.connected = False
+        if app.updater and app.updater.running:
+            await app.updater.stop()  # stop fetching; confirms the offset of what was fetched
+        if app.running:
+            await app.stop()  # finishes the updates already fetched
+        await app.shutdown()
+
+    # -- updates in ----------------------------------------------------------------------------
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        incoming = incoming_from_message(message, self.username)
+        if incoming is None:
+            return
+        replies = await self.coach.handle(incoming)
+        reply_to = message.message_id if _is_group(message.chat.type) else None
+        for reply in replies:
+            await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        message = query.message
+        if not isinstance(message, Message) or not query.data:
+            await query.answer(EXPIRED)  # too old for Telegram to show us the message
+            return
+        if not button_owner_ok(query):
+            await query.answer(NOT_YOURS)
+            return
+        await query.answer()  # stop the spinner at once; the answer follows as messages
+        user = query.from_user
+        incoming = Incoming(
+            platform=PLATFORM,
+            user_id=str(user.id),
+            chat_id=str(message.chat.id),
+            button=query.data,
+            private=message.chat.type == ChatType.PRIVATE,
+            display_name=user.first_name or "",
+        )
+        replies = await self.coach.handle(incoming)
+        reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+        for reply in replies:
+            if reply.edit and await self._edit(message, reply):
+                continue
+            await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Never log the token or message text: the exception type and update id are enough.
+        update_id = getattr(update, "update_id", None)
+        log.error("event=telegram_error update=%s error=%s", update_id, type(context.error).__name__)
+
+    # -- replies out ---------------------------------------------------------------------------
+
+    async def _edit(self, message: Message, reply: Reply) -> bool:
+        """Edit the message a button sat on (guided routines advance in place)."""
+        if len(escape(reply.text)) > MAX_TEXT:
+            return False
+        try:
+            await message.edit_text(escape(reply.text), parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            return False
+        return True
+
+    async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
+        bot = self.application.bot
+        reply_parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        if reply.image is not None:
+            await bot.send_photo(chat_id, reply.image, reply_parameters=reply_parameters)
+        chunks = split_text(reply.text)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            await bot.send_message(
+                chat_id,
+                escape(chunk),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply) if last else None,
+                reply_parameters=reply_parameters if i == 0 else None,
+            )
