@@ -146,7 +146,7 @@ async def _chat(app) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     load_dotenv()
-    configure_logging()
+    configure_logging([os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("DISCORD_BOT_TOKEN", "")])
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "ask":

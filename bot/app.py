@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +59,46 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock) -> 
     return App(coach, repo, reminders, senders, MinuteTicker(reminders.tick, clock))
 
 
-def configure_logging() -> None:
+# Telegram bot tokens look like 123456789:AA...; Discord's are three dot-separated base64 parts.
+_TOKEN_PATTERNS = (
+    re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}"),
+    re.compile(r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Tokens never reach a log line: library loggers print request URLs, which carry the token."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub("<redacted>", text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = self.redact(record.getMessage())
+        record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def configure_logging(secrets: list[str] | None = None) -> None:
     # Logs go to stderr so stdout stays clean for the chat and the JSONL CLI.
     logging.basicConfig(
         level=os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
     )
+    redact = RedactSecrets(secrets or [])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
 
 
 def make_adapters(app: App, settings: Settings) -> list:
@@ -75,10 +110,14 @@ def make_adapters(app: App, settings: Settings) -> list:
         webhook = None
         if settings.telegram_webhook_url:
             host, _, port = settings.telegram_webhook_listen.rpartition(":")
-            webhook = WebhookConfig(settings.telegram_webhook_url, host or "0.0.0.0", int(port or 8443),
-                                    settings.telegram_webhook_secret)
-        adapters.append(TelegramAdapter(app.coach, settings.telegram_token, settings.telegram_base_url,
-                                        settings.telegram_base_file_url, webhook))
+            webhook = WebhookConfig(
+                settings.telegram_webhook_url, host or "0.0.0.0", int(port or 8443), settings.telegram_webhook_secret
+            )
+        adapters.append(
+            TelegramAdapter(
+                app.coach, settings.telegram_token, settings.telegram_base_url, settings.telegram_base_file_url, webhook
+            )
+        )
     return adapters
 
 

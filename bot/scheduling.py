@@ -27,14 +27,19 @@ class MinuteTicker:
         self._tick = tick
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
-        self._running: asyncio.Task | None = None
+        self._in_flight: set[asyncio.Task] = set()
 
     async def run_once(self) -> None:
         """One tick now; ticks never overlap (a slow fan-out just delays the next one)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
         try:
             await self._tick(self._clock())
         except Exception:
             log.exception("event=tick_failed")
+        finally:
+            self._in_flight.discard(task)
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
@@ -48,10 +53,11 @@ class MinuteTicker:
         )
         self._scheduler.start()
         # Catch up at once: anything missed while we were down (under 2 h late) goes out now.
-        self._running = asyncio.get_running_loop().create_task(self.run_once())
+        asyncio.get_running_loop().create_task(self.run_once())
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
+        """Stop ticking and wait for a tick in flight (a fan-out) to finish. Safe to call twice."""
+        if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        if self._running is not None:
-            await asyncio.gather(self._running, return_exceptions=True)
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,10 @@ from bot.app import build_knowledge
 from bot.core.coach import Coach
 from bot.core.messages import Incoming, Reply
 from bot.storage.sqlite import SQLiteRepository
+
+# Fake platform servers live on 127.0.0.1: never send their traffic through a proxy.
+os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 
 @pytest.fixture(scope="session")

@@ -43,8 +43,13 @@ def test_html_is_escaped():
 
 def test_private_text_and_commands():
     inc = incoming_from_message(message("my knee hurts"), "HipCoachBot")
-    assert (inc.platform, inc.user_id, inc.chat_id, inc.text, inc.private) == ("telegram", "1001", "1001",
-                                                                               "my knee hurts", True)
+    assert (inc.platform, inc.user_id, inc.chat_id, inc.text, inc.private) == (
+        "telegram",
+        "1001",
+        "1001",
+        "my knee hurts",
+        True,
+    )
     assert inc.display_name == "Alice <&>"  # raw here; escaping happens on the way out
     cmd = incoming_from_message(message("/exercise pigeon pose"), "HipCoachBot")
     assert (cmd.command, cmd.args) == ("exercise", "pigeon pose")
@@ -66,8 +71,10 @@ def test_group_answers_only_commands_mentions_and_replies():
 def test_keyboard_rows_and_callback_data():
     reply = Reply("pick", ((Button("A", "t:posture"), Button("B", "t:knee-pain")), (Button("C", "o:skip"),)))
     markup = keyboard(reply)
-    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["t:posture", "t:knee-pain"],
-                                                                                  ["o:skip"]]
+    assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [
+        ["t:posture", "t:knee-pain"],
+        ["o:skip"],
+    ]
     assert keyboard(Reply("no buttons")) is None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
 from bot.core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # opt in to RetryAfter.retry_after as a timedelta (PTB 22.2+)
 
 PLATFORM = "telegram"
 MAX_TEXT = 4096
@@ -242,8 +244,11 @@ class TelegramAdapter:
             # No drop_pending_updates: messages sent while we were down are answered now.
             await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=updates)
         self.connected = True
-        log.info("event=platform_started platform=telegram bot=%s mode=%s", self.username,
-                 "webhook" if self.webhook else "polling")
+        log.info(
+            "event=platform_started platform=telegram bot=%s mode=%s",
+            self.username,
+            "webhook" if self.webhook else "polling",
+        )
 
     async def stop(self) -> None:
         app = self.application
