@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -107,6 +108,10 @@ async def _run() -> int:
     adapters = make_adapters(app, settings)
     if not adapters:
         return await _chat(app)
+    # The content, index and libraries loaded at start live as long as the process: keep the cyclic
+    # garbage collector from walking them again on every collection of a long-running server.
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     try:

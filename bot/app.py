@@ -115,7 +115,12 @@ def make_adapters(app: App, settings: Settings) -> list:
             )
         adapters.append(
             TelegramAdapter(
-                app.coach, settings.telegram_token, settings.telegram_base_url, settings.telegram_base_file_url, webhook
+                app.coach,
+                settings.telegram_token,
+                settings.telegram_base_url,
+                settings.telegram_base_file_url,
+                webhook,
+                rate_limit=settings.telegram_rate_limit,
             )
         )
     return adapters

@@ -36,6 +36,7 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_listen: str = "0.0.0.0:8443"
     telegram_webhook_secret: str = ""
+    telegram_rate_limit: float = 30.0  # messages/s overall; 0 turns the limiter off (own Bot API server)
     discord_token: str = ""
 
     @classmethod
@@ -54,6 +55,7 @@ class Settings:
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
             telegram_webhook_listen=get("TELEGRAM_WEBHOOK_LISTEN", defaults.telegram_webhook_listen),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_rate_limit=float(get("TELEGRAM_RATE_LIMIT", str(defaults.telegram_rate_limit))),
             discord_token=get("DISCORD_BOT_TOKEN", ""),
         )
 

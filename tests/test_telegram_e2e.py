@@ -95,8 +95,11 @@ async def test_knee_pain_screening_through_buttons(fake, tmp_path, tg_clock):
         text = " ".join(m["plain_text"] for m in sent)
         assert "knee" in text.lower() and "hip" in text.lower()
         question = next(m for m in sent if "Sharp or shooting" in labels(m))
+        assert "what does it feel like" in question["plain_text"]  # answer and question in one message
+        before = len(fake.sent)
         fake.press_button(question, labels(question)["Dull, achy or tight"])
-        await fake.wait_for(lambda: "injury" in fake.sent[-1]["plain_text"].lower(), what="the injury question")
+        await fake.wait_for(lambda: len(fake.sent) > before, what="the injury question")
+        assert "injury" in fake.sent[-1]["plain_text"].lower() and set(labels(fake.sent[-1])) == {"Yes", "No"}
         assert len(fake.answered_callbacks) == 1  # the spinner was stopped
 
 

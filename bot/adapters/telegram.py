@@ -7,10 +7,12 @@ scheduler; stop() shuts it down in reverse order so an update already fetched is
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import os
 import secrets
+import weakref
 from dataclasses import dataclass
 
 from telegram import (
@@ -163,6 +165,14 @@ def button_owner_ok(query: CallbackQuery) -> bool:
     return asked is None or asked.from_user is None or asked.from_user.id == query.from_user.id
 
 
+def limiter(messages_per_second: float) -> AIORateLimiter:
+    """Telegram's flood limits (overall, 20/min per group), and 429s waited out and retried 3 times
+    (AIORateLimiter's default is not to retry). 0 turns the rate caps off, e.g. for an own Bot API server."""
+    if messages_per_second <= 0:
+        return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+    return AIORateLimiter(overall_max_rate=messages_per_second, group_max_rate=20, max_retries=3)
+
+
 class TelegramSender:
     """The delivery port for reminders: Bot API outcomes mapped to sent / blocked / retry / failed."""
 
@@ -201,6 +211,7 @@ class TelegramAdapter:
         base_file_url: str = DEFAULT_BASE_FILE_URL,
         webhook: WebhookConfig | None = None,
         poll_timeout: int = 30,
+        rate_limit: float = 30.0,
     ) -> None:
         self.coach = coach
         self.webhook = webhook
@@ -211,7 +222,9 @@ class TelegramAdapter:
             .base_url(base_url)
             .base_file_url(base_file_url)
             # Waits out 429s and retries them (the limiter's default is not to retry).
-            .rate_limiter(AIORateLimiter(overall_max_rate=30, group_max_rate=20, max_retries=3))
+            .rate_limiter(limiter(rate_limit))
+            # Different people are served concurrently; one person's messages stay in order (_turn_lock).
+            .concurrent_updates(16)
             .build()
         )
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
@@ -220,6 +233,15 @@ class TelegramAdapter:
         self.sender = TelegramSender(self)
         self.username = ""
         self.connected = False
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _turn_lock(self, user_id: int) -> asyncio.Lock:
+        """One lock per person, alive while someone holds or waits for it."""
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -268,10 +290,11 @@ class TelegramAdapter:
         incoming = incoming_from_message(message, self.username)
         if incoming is None:
             return
-        replies = await self.coach.handle(incoming)
-        reply_to = message.message_id if _is_group(message.chat.type) else None
-        for reply in replies:
-            await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+        async with self._turn_lock(message.from_user.id):
+            replies = await self.coach.handle(incoming)
+            reply_to = message.message_id if _is_group(message.chat.type) else None
+            for reply in replies:
+                await self.send_reply(message.chat.id, reply, reply_to=reply_to)
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -294,12 +317,13 @@ class TelegramAdapter:
             private=message.chat.type == ChatType.PRIVATE,
             display_name=user.first_name or "",
         )
-        replies = await self.coach.handle(incoming)
-        reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-        for reply in replies:
-            if reply.edit and await self._edit(message, reply):
-                continue
-            await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+        async with self._turn_lock(user.id):
+            replies = await self.coach.handle(incoming)
+            reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+            for reply in replies:
+                if reply.edit and await self._edit(message, reply):
+                    continue
+                await self.send_reply(message.chat.id, reply, reply_to=reply_to)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Never log the token or message text: the exception type and update id are enough.

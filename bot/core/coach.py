@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core import intents
 from bot.core.content import Content, Topic
@@ -124,8 +124,9 @@ class Coach:
                 # Something happened while they were away (e.g. we could not reach them): say it once.
                 replies = [Reply(self.msg[NOTICES[turn.profile.notice]]), *replies]
                 await self.repo.set_notice(incoming.user_key, None)
-            if turn.state_changed:
-                await self.repo.set_state(incoming.user_key, turn.state or None, now)
+            if turn.state_changed or turn.soft_changed:
+                # "tell me more" context alone is not worth a disk write on every answer
+                await self.repo.set_state(incoming.user_key, turn.state or None, now, durable=turn.state_changed)
         except Exception:
             # Never a traceback in the chat; the log has it (without the message text).
             log.exception("event=handle_failed platform=%s user=%s", incoming.platform, incoming.user_key)
@@ -304,7 +305,8 @@ class Coach:
         if replies is None:
             replies = await self._understand(turn, text, raw)
         if turn.first_contact and not turn.profile.onboarded and not turn.state.get("flow") and replies[0].topic:
-            replies = replies + [self.flows.onboarding_offer()]
+            # offered in the same message: one notification, the answer first
+            replies = replies[:-1] + [follow_up(replies[-1], self.flows.onboarding_offer())]
         return prefix + replies
 
     async def _continue_flow(self, turn: Turn, text: str, raw: list[str]) -> list[Reply] | None:
@@ -348,7 +350,7 @@ class Coach:
         if action:
             args = text.split(None, 1)[1] if action in ("pause", "stop", "timezone") and " " in text.strip() else ""
             return await self._reminder_command(turn, action, args)
-        if intents.wants_reminder(raw) or parse_reminder_request(text).time and intents.mentions_schedule(raw):
+        if intents.wants_reminder(raw) or (intents.mentions_schedule(raw) and parse_reminder_request(text).time):
             return await self.reminders.subscribe(turn, text)
         if intents.wants_more(raw):
             last = turn.state.get("last_topic")
@@ -364,7 +366,7 @@ class Coach:
 
         matches = self.knowledge.topics.search(analysis.terms)
         confidence = self._confidence(matches, analysis)
-        found = self.knowledge.exercises.find(text)
+        found = self.knowledge.exercises.find(text, analysis.surface)
         if found and self._is_exercise_lookup(
             raw, analysis, *found, confident_topic=confidence >= self.thresholds.answer
         ):
@@ -413,10 +415,11 @@ class Coach:
         for ex_id in topic.exercises[:2]:
             name = self.content.exercises[ex_id].name
             buttons.append(Button(self.msg["how_to_button"].format(name=name)[:40], f"x:{ex_id}"))
-        replies = [Reply(topic.answer, rows(*buttons, per_row=1), topic=topic.id)]
+        answer = Reply(topic.answer, rows(*buttons, per_row=1), topic=topic.id)
         if topic.symptom and analysis is not None and PAIN_TERMS & set(analysis.terms):
-            replies.append(self.flows.start_screening(turn, topic.symptom))
-        return replies
+            # the screening question is the next step: ask it in the same message, with its buttons only
+            return [follow_up(replace(answer, buttons=()), self.flows.start_screening(turn, topic.symptom))]
+        return [answer]
 
     def _more(self, turn: Turn, topic_id: str) -> list[Reply]:
         topic = self.content.topics[topic_id]
@@ -455,6 +458,11 @@ class Coach:
     def _routine_start_replies(self, turn: Turn, routine) -> list[Reply]:
         overview = Reply(routine_overview(routine, self.content, self.msg["level_names"]), topic=routine.id)
         return [overview, *self._routine_at(turn, routine, 0, edit=False)]
+
+
+def follow_up(first: Reply, then: Reply) -> Reply:
+    """One message: the first reply's text and buttons, then the follow-up's question and buttons."""
+    return replace(first, text=f"{first.text}\n\n{then.text}", buttons=first.buttons + then.buttons)
 
 
 def worst_safety(replies: list[Reply]) -> str:

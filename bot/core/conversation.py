@@ -34,7 +34,8 @@ class Turn:
     first_contact: bool
     profile: Profile
     state: dict[str, Any] = field(default_factory=dict)
-    state_changed: bool = False
+    state_changed: bool = False  # a flow changed: must survive a restart
+    soft_changed: bool = False  # only the last topic changed: nice to keep, cheap to lose
 
     def set_flow(self, flow: str | None, **fields: Any) -> None:
         kept = {"last_topic": self.state["last_topic"]} if "last_topic" in self.state else {}
@@ -42,8 +43,9 @@ class Turn:
         self.state_changed = True
 
     def remember_topic(self, topic_id: str) -> None:
-        self.state["last_topic"] = topic_id
-        self.state_changed = True
+        if self.state.get("last_topic") != topic_id:
+            self.state["last_topic"] = topic_id
+            self.soft_changed = True
 
 
 class Conversations:
@@ -163,7 +165,7 @@ class Conversations:
             turn.set_flow(None)
             return [Reply(self.msg["forget_cancelled"])]
         await self.repo.forget_user(turn.incoming.user_key)
-        turn.state, turn.state_changed = {}, False  # nothing about them may be written back
+        turn.state, turn.state_changed, turn.soft_changed = {}, False, False  # nothing may be written back
         return [Reply(self.msg["forget_done"])]
 
     def forget_text(self, turn: Turn, words: list[str]) -> bool | None:

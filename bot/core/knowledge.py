@@ -322,6 +322,12 @@ class ExerciseFinder:
                 if key:
                     self.names.setdefault(key, ex.id)
         self.max_len = max(len(k) for k in self.names)
+        # word -> multi-word names containing it, so unordered matching only looks at likely names
+        self.by_word: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for key in self.names:
+            if len(key) > 1:
+                for word in set(key):
+                    self.by_word[word].append(key)
         # The same words as retrieval sees them (synonyms folded), to tell "about this exercise" apart
         self.terms_of = {
             ex.id: {t for name in (ex.name, *ex.aliases) for t in analyzer.analyse(name).terms}
@@ -329,23 +335,28 @@ class ExerciseFinder:
         }
 
     def key(self, text: str) -> tuple[str, ...]:
-        surface, _ = self.analyzer.surface(text)
+        return self.key_of(self.analyzer.surface(text)[0])
+
+    @staticmethod
+    def key_of(surface: list[str]) -> tuple[str, ...]:
         return tuple(stem(w) for w in surface if w not in {"the", "a", "an"})
 
-    def find(self, text: str) -> tuple[str, int, bool] | None:
+    def find(self, text: str, surface: list[str] | None = None) -> tuple[str, int, bool] | None:
         """(exercise id, how many words its name covered, found in order), or None.
 
         Names in order win ("pigeon pose"), longest first; then multi-word names whose words all
-        appear in any order ("foam roll my tfl" finds "tfl roll").
+        appear in any order ("foam roll my tfl" finds "tfl roll"). Pass the analysed surface words
+        to skip analysing the text again.
         """
-        toks = self.key(text)
+        toks = self.key_of(surface) if surface is not None else self.key(text)
         for size in range(min(self.max_len, len(toks)), 0, -1):
             for i in range(len(toks) - size + 1):
                 ex_id = self.names.get(toks[i : i + size])
                 if ex_id:
                     return ex_id, size, True
         present = set(toks)
-        unordered = [(len(key), ex_id) for key, ex_id in self.names.items() if len(key) > 1 and set(key) <= present]
+        candidates = {key for word in present for key in self.by_word.get(word, ())}
+        unordered = [(len(key), self.names[key]) for key in candidates if set(key) <= present]
         if unordered:
             size, ex_id = max(unordered)
             return ex_id, size, False

@@ -38,7 +38,8 @@ class Repository(Protocol):
 
     async def get_state(self, user_key: str) -> dict[str, Any] | None: ...
 
-    async def set_state(self, user_key: str, state: dict[str, Any] | None, now: datetime) -> None: ...
+    async def set_state(self, user_key: str, state: dict[str, Any] | None, now: datetime, durable: bool = True) -> None:
+        """durable=False may keep it in memory only (it is lost on restart, never wrong)."""
 
     async def forget_user(self, user_key: str) -> int:
         """Delete every row about the user; returns how many rows went."""

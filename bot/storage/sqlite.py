@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,22 @@ import aiosqlite
 from bot.core.ports import Profile
 from bot.storage.migrations import MIGRATIONS, USER_TABLES
 from bot.storage.sqlite_reminders import ReminderSQL
+from bot.storage.turn_cache import TurnCache
 
 log = logging.getLogger(__name__)
+
+
+async def _enable_wal(conn: aiosqlite.Connection, attempts: int = 50) -> None:
+    """WAL lets readers and the writer work at once. Switching needs a moment with no other connection
+    mid-transaction and SQLite does not wait for it (no busy handler), so retry briefly."""
+    for attempt in range(attempts):
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.02 * (attempt + 1))
 
 
 class SQLiteRepository(ReminderSQL):
@@ -24,6 +39,7 @@ class SQLiteRepository(ReminderSQL):
         self._db = conn
         self.path = path
         self._tx_lock = asyncio.Lock()
+        self._turns = TurnCache()
 
     @classmethod
     async def open(cls, path: str | Path) -> SQLiteRepository:
@@ -32,9 +48,9 @@ class SQLiteRepository(ReminderSQL):
         # multi-statement changes use transaction() explicitly.
         conn = await aiosqlite.connect(path, timeout=10, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        if path != ":memory:":
-            await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA busy_timeout=10000")
+        if path != ":memory:":
+            await _enable_wal(conn)
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA synchronous=NORMAL")
         repo = cls(conn, path)
@@ -89,34 +105,46 @@ class SQLiteRepository(ReminderSQL):
     async def begin_turn(
         self, user_key: str, display_name: str, now: datetime
     ) -> tuple[bool, Profile, dict[str, Any] | None]:
-        """Everything a message needs in two round trips: record the user, read profile and state.
+        """Everything a message needs: user, profile and conversation state.
 
-        last_seen_at is refreshed at most once a minute, so a chatty user does not write on every message.
+        Served from the turn cache when fresh (no database round trip, which under load costs more than
+        the whole coaching logic); else ONE read. Writes happen only for a new user, a changed name,
+        or to refresh last_seen_at at most once a minute.
         """
-        stamp = now.isoformat()
-        stale = (now - timedelta(minutes=1)).isoformat()
+        cached = self._turns.get(user_key, now, display_name)
+        if cached is not None:
+            return False, cached.profile, cached.state
         async with self._db.execute(
-            "INSERT INTO users (user_key, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_key) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
-            "display_name = excluded.display_name WHERE users.last_seen_at < ? OR users.display_name <> "
-            "excluded.display_name RETURNING created_at",
-            (user_key, display_name[:128], stamp, stamp, stale),
-        ) as cur:
-            row = await cur.fetchone()
-        first = row is not None and row[0] == stamp
-        async with self._db.execute(
-            "SELECT p.goal, p.level, p.timezone, p.onboarded, p.pending_notice, s.state FROM users u "
-            "LEFT JOIN profiles p ON p.user_key = u.user_key "
-            "LEFT JOIN conversation_state s ON s.user_key = u.user_key WHERE u.user_key = ?",
+            "SELECT u.last_seen_at, u.display_name, p.goal, p.level, p.timezone, p.onboarded, p.pending_notice, "
+            "s.state FROM (SELECT ? AS k) q LEFT JOIN users u ON u.user_key = q.k "
+            "LEFT JOIN profiles p ON p.user_key = q.k LEFT JOIN conversation_state s ON s.user_key = q.k",
             (user_key,),
         ) as cur:
             row = await cur.fetchone()
-        if row is None:
-            return first, Profile(user_key), None
+        first = False
+        seen = now
+        if row["last_seen_at"] is None:
+            async with self._db.execute(
+                "INSERT INTO users (user_key, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_key) DO NOTHING RETURNING user_key",
+                (user_key, display_name[:128], now.isoformat(), now.isoformat()),
+            ) as cur:
+                first = await cur.fetchone() is not None  # False if another process created them just now
+        elif datetime.fromisoformat(row["last_seen_at"]) < now - timedelta(minutes=1) or (
+            row["display_name"] != display_name[:128]
+        ):
+            await self._db.execute(
+                "UPDATE users SET last_seen_at = ?, display_name = ? WHERE user_key = ?",
+                (now.isoformat(), display_name[:128], user_key),
+            )
+        else:
+            seen = datetime.fromisoformat(row["last_seen_at"])
         profile = Profile(
             user_key, row["goal"], row["level"], row["timezone"], bool(row["onboarded"] or 0), row["pending_notice"]
         )
-        return first, profile, json.loads(row["state"]) if row["state"] else None
+        state = json.loads(row["state"]) if row["state"] else None
+        self._turns.put(user_key, profile, state, display_name[:128], seen)
+        return first, profile, state
 
     async def get_profile(self, user_key: str) -> Profile:
         async with self._db.execute(
@@ -130,6 +158,7 @@ class SQLiteRepository(ReminderSQL):
         )
 
     async def save_profile(self, profile: Profile, now: datetime) -> None:
+        self._turns.drop(profile.user_key)
         await self._db.execute(
             "INSERT INTO profiles (user_key, goal, level, timezone, onboarded, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_key) DO UPDATE SET goal = excluded.goal, "
@@ -145,7 +174,10 @@ class SQLiteRepository(ReminderSQL):
             row = await cur.fetchone()
         return json.loads(row["state"]) if row else None
 
-    async def set_state(self, user_key: str, state: dict[str, Any] | None, now: datetime) -> None:
+    async def set_state(self, user_key: str, state: dict[str, Any] | None, now: datetime, durable: bool = True) -> None:
+        self._turns.update(user_key, state=state)
+        if not durable and self._turns.has(user_key):
+            return  # kept in memory for this process; a restart forgets only "tell me more" context
         if state is None:
             await self._db.execute("DELETE FROM conversation_state WHERE user_key = ?", (user_key,))
         else:
@@ -165,6 +197,7 @@ class SQLiteRepository(ReminderSQL):
         return counts
 
     async def forget_user(self, user_key: str) -> int:
+        self._turns.drop(user_key)
         deleted = 0
         async with self.transaction() as db:
             for table in USER_TABLES:

@@ -55,6 +55,7 @@ class ReminderSQL:
     """Mixed into SQLiteRepository; uses its connection (self._db) and transaction()."""
 
     _db: Any
+    _turns: Any
     transaction: Any
 
     # -- reminders --------------------------------------------------------------------------
@@ -293,6 +294,7 @@ class ReminderSQL:
         return True
 
     async def set_notice(self, user_key: str, notice: str | None) -> None:
+        self._turns.drop(user_key)
         await self._db.execute("UPDATE profiles SET pending_notice = ? WHERE user_key = ?", (notice, user_key))
         if notice:
             await self._db.execute(
