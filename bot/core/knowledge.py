@@ -284,25 +284,29 @@ class TopicIndex:
 
     def search(self, terms: list[str], limit: int = 3) -> list[Match]:
         query = self._weigh(features(terms))
-        best: dict[str, float] = defaultdict(float)
-        per_example: dict[int, float] = defaultdict(float)
-        centroid: dict[str, float] = defaultdict(float)
+        per_example: dict[int, float] = {}
+        centroid: dict[str, float] = {}
+        example_score, centroid_score = per_example.get, centroid.get  # hot loop: local lookups
+        postings, centroid_postings = self.postings, self.centroid_postings
         for f, w in query.items():
-            for i, ew in self.postings.get(f, ()):
-                per_example[i] += w * ew
-            for topic_id, cw in self.centroid_postings.get(f, ()):
-                centroid[topic_id] += w * cw
+            for i, ew in postings.get(f, ()):
+                per_example[i] = example_score(i, 0.0) + w * ew
+            for topic_id, cw in centroid_postings.get(f, ()):
+                centroid[topic_id] = centroid_score(topic_id, 0.0) + w * cw
+        best: dict[str, float] = {}
+        example_topic = self.example_topic
         for i, score in per_example.items():
-            topic_id = self.example_topic[i]
-            best[topic_id] = max(best[topic_id], score)
-        bonus: dict[str, float] = defaultdict(float)
+            topic_id = example_topic[i]
+            if score > best.get(topic_id, -1.0):
+                best[topic_id] = score
+        bonus: dict[str, float] = {}
         for term in set(terms):
             owners = self.keyword_topics.get(term, ())
             rarity = self.idf.get(term, self.default_idf) / self.default_idf  # common words count less
             for topic_id in owners:
-                bonus[topic_id] += self.KEYWORD_WEIGHT * rarity / len(owners)
+                bonus[topic_id] = bonus.get(topic_id, 0.0) + self.KEYWORD_WEIGHT * rarity / len(owners)
         scored = [
-            Match(t, self.BEST_WEIGHT * best[t] + (1 - self.BEST_WEIGHT) * centroid.get(t, 0.0) + bonus[t])
+            Match(t, self.BEST_WEIGHT * best[t] + (1 - self.BEST_WEIGHT) * centroid.get(t, 0.0) + bonus.get(t, 0.0))
             for t in best
         ]
         scored.sort(key=lambda m: (-m.score, m.id))

@@ -46,22 +46,46 @@ def _phrase_regex(phrase: str) -> str:
     return r"\s+".join(_word_regex(w) for w in phrase.split())
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled pattern plus the words a match can start with, so most messages skip the regex."""
+
+    regex: re.Pattern[str]
+    first_words: frozenset[str]
+    first_prefixes: tuple[str, ...]
+
+    def could_match(self, words: set[str]) -> bool:
+        if self.first_words & words:
+            return True
+        return any(w.startswith(self.first_prefixes) for w in words) if self.first_prefixes else False
+
+
+def compile_pattern(pattern: str) -> Pattern:
     """Turn 'a|b (c d|e) ... f*' into a regex over space-joined tokens."""
     parts: list[str | None] = []  # None marks a '...' gap
+    starts: list[str] = []  # the first part's possible first words
     for group, plain in re.findall(r"\(([^)]*)\)|(\S+)", pattern.strip().lower()):
         if group:
             alternatives = [a.strip() for a in group.split("|") if a.strip()]
             if not alternatives:
                 raise PatternError(f"empty group in {pattern!r}")
             parts.append("(?:" + "|".join(_phrase_regex(a) for a in alternatives) + ")")
+            words = [a.split()[0] for a in alternatives]
         elif plain == "...":
             parts.append(None)
+            words = []
         else:
             parts.append("(?:" + "|".join(_word_regex(w) for w in plain.split("|") if w) + ")")
+            words = [w for w in plain.split("|") if w]
+        if len(parts) == 1:
+            starts = words
     if not parts or parts[0] is None or parts[-1] is None:
         raise PatternError(f"pattern must start and end with a word: {pattern!r}")
-    return re.compile(r"(?<!\S)" + _join_gaps(parts) + r"(?!\S)")
+    regex = re.compile(r"(?<!\S)" + _join_gaps(parts) + r"(?!\S)")
+    if "#" in starts:
+        return Pattern(regex, frozenset(), ("",))  # a number first: always try the regex
+    prefixes = tuple(w[:-1] for w in starts if w.endswith("*"))
+    return Pattern(regex, frozenset(w for w in starts if not w.endswith("*")), prefixes)
 
 
 def _join_gaps(parts: list[str | None]) -> str:
@@ -78,7 +102,7 @@ def _join_gaps(parts: list[str | None]) -> str:
 class Rule:
     id: str
     level: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Pattern, ...]
     reason: str = ""
     message: str = ""  # replaces the level's escalation wording entirely (crisis support)
     topic: str | None = None
@@ -113,9 +137,12 @@ class SafetyTriage:
         for i, tok in enumerate(toks):
             starts[pos] = i
             pos += len(tok) + 1
+        present = set(toks)
         for rule in self.rules:
             for pattern in rule.patterns:
-                for hit in pattern.finditer(joined):
+                if not pattern.could_match(present):
+                    continue
+                for hit in pattern.regex.finditer(joined):
                     if rule.negation_window == 0 or not self.negation.negated_before(
                         toks, starts[hit.start()], rule.negation_window
                     ):
