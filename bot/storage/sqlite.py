@@ -76,9 +76,8 @@ class SQLiteRepository(ReminderSQL):
         await self._db.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-        async with self._db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+        rows = await self._db.execute_fetchall("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        return int(rows[0][0])
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction. Returns the resulting version."""
@@ -89,9 +88,9 @@ class SQLiteRepository(ReminderSQL):
             log.info("event=migrate version=%d description=%r", version, description)
             async with self.transaction() as db:
                 # Another process may have migrated while we waited for the lock.
-                async with db.execute("SELECT 1 FROM schema_version WHERE version = ?", (version,)) as cur:
-                    if await cur.fetchone():
-                        continue
+                rows = await db.execute_fetchall("SELECT 1 FROM schema_version WHERE version = ?", (version,))
+                if rows:
+                    continue
                 for statement in filter(str.strip, sql.split(";")):
                     await db.execute(statement)
                 await db.execute(
@@ -114,22 +113,22 @@ class SQLiteRepository(ReminderSQL):
         cached = self._turns.get(user_key, now, display_name)
         if cached is not None:
             return False, cached.profile, cached.state
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT u.last_seen_at, u.display_name, p.goal, p.level, p.timezone, p.onboarded, p.pending_notice, "
             "s.state FROM (SELECT ? AS k) q LEFT JOIN users u ON u.user_key = q.k "
             "LEFT JOIN profiles p ON p.user_key = q.k LEFT JOIN conversation_state s ON s.user_key = q.k",
             (user_key,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = rows[0]  # the LEFT JOIN from a one-row subquery always yields one row
         first = False
         seen = now
         if row["last_seen_at"] is None:
-            async with self._db.execute(
+            rows = await self._db.execute_fetchall(
                 "INSERT INTO users (user_key, display_name, created_at, last_seen_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (user_key) DO NOTHING RETURNING user_key",
                 (user_key, display_name[:128], now.isoformat(), now.isoformat()),
-            ) as cur:
-                first = await cur.fetchone() is not None  # False if another process created them just now
+            )
+            first = bool(rows)  # False if another process created them just now
         elif datetime.fromisoformat(row["last_seen_at"]) < now - timedelta(minutes=1) or (
             row["display_name"] != display_name[:128]
         ):
@@ -147,10 +146,10 @@ class SQLiteRepository(ReminderSQL):
         return first, profile, state
 
     async def get_profile(self, user_key: str) -> Profile:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT goal, level, timezone, onboarded, pending_notice FROM profiles WHERE user_key = ?", (user_key,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = rows[0] if rows else None
         if row is None:
             return Profile(user_key=user_key)
         return Profile(
@@ -170,8 +169,8 @@ class SQLiteRepository(ReminderSQL):
     # -- conversation state ------------------------------------------------------------------
 
     async def get_state(self, user_key: str) -> dict[str, Any] | None:
-        async with self._db.execute("SELECT state FROM conversation_state WHERE user_key = ?", (user_key,)) as cur:
-            row = await cur.fetchone()
+        rows = await self._db.execute_fetchall("SELECT state FROM conversation_state WHERE user_key = ?", (user_key,))
+        row = rows[0] if rows else None
         return json.loads(row["state"]) if row else None
 
     async def set_state(self, user_key: str, state: dict[str, Any] | None, now: datetime, durable: bool = True) -> None:
@@ -192,8 +191,8 @@ class SQLiteRepository(ReminderSQL):
     async def count_rows(self, user_key: str) -> dict[str, int]:
         counts = {}
         for table in USER_TABLES:
-            async with self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE user_key = ?", (user_key,)) as cur:
-                counts[table] = (await cur.fetchone())[0]
+            rows = await self._db.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE user_key = ?", (user_key,))
+            counts[table] = rows[0][0]
         return counts
 
     async def forget_user(self, user_key: str) -> int:

@@ -61,13 +61,13 @@ class ReminderSQL:
     # -- reminders --------------------------------------------------------------------------
 
     async def add_reminder(self, r: Reminder, now: datetime) -> Reminder:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "INSERT INTO reminders (user_key, platform, chat_id, local_time, days, timezone, status, paused_until, "
             "pause_reason, next_fire_utc, snooze_until_utc, ignored, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (*self._reminder_values(r), ts(now), ts(now)),
-        ) as cur:
-            (new_id,) = await cur.fetchone()
+        )
+        new_id = rows[0][0]
         return replace(r, id=new_id)
 
     @staticmethod
@@ -96,14 +96,16 @@ class ReminderSQL:
         )
 
     async def reminders_of(self, user_key: str) -> list[Reminder]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE user_key = ? ORDER BY local_time, id", (user_key,)
-        ) as cur:
-            return [_reminder(row) for row in await cur.fetchall()]
+        )
+        return [_reminder(row) for row in rows]
 
     async def get_reminder(self, reminder_id: int) -> Reminder | None:
-        async with self._db.execute(f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,)) as cur:
-            row = await cur.fetchone()
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,)
+        )
+        row = rows[0] if rows else None
         return _reminder(row) if row else None
 
     async def delete_reminders(self, user_key: str, ids: list[int] | None = None) -> int:
@@ -122,13 +124,13 @@ class ReminderSQL:
         found: dict[int, Reminder] = {}
         # Two simple queries, each served by its own index (a UNION made SQLite scan the table).
         for column in ("next_fire_utc", "snooze_until_utc"):
-            async with self._db.execute(
+            rows = await self._db.execute_fetchall(
                 f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE {column} <= ? AND status = 'active' "
                 f"ORDER BY {column} LIMIT ?",
                 (stamp, limit),
-            ) as cur:
-                for row in await cur.fetchall():
-                    found.setdefault(row[0], _reminder(row))
+            )
+            for row in rows:
+                found.setdefault(row[0], _reminder(row))
         return sorted(found.values(), key=lambda r: r.next_fire_utc or r.snooze_until_utc)[:limit]
 
     async def clear_snooze(self, reminder_id: int, expected: datetime) -> bool:
@@ -152,12 +154,12 @@ class ReminderSQL:
         self, reminder: Reminder, local_date: date, kind: str, scheduled: datetime, now: datetime, status: str
     ) -> int | None:
         """Insert the (reminder, day, kind) row; None when someone already claimed it."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, local_date, kind) DO NOTHING RETURNING id",
             (reminder.id, reminder.user_key, local_date.isoformat(), kind, ts(scheduled), status, ts(now)),
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = rows[0] if rows else None
         return row[0] if row else None
 
     async def finish_delivery(
@@ -195,10 +197,10 @@ class ReminderSQL:
                     for r, day, kind, at, status in claims
                 ],
             )
-            async with db.execute(
+            rows = await db.execute_fetchall(
                 "SELECT id, reminder_id, kind FROM deliveries WHERE claim_token = ?", (token,)
-            ) as cur:
-                return {(reminder_id, kind): delivery_id for delivery_id, reminder_id, kind in await cur.fetchall()}
+            )
+            return {(reminder_id, kind): delivery_id for delivery_id, reminder_id, kind in rows}
 
     async def advance_many(self, moves: list[tuple[int, datetime | None, datetime | None]]) -> None:
         """Move next_fire_utc for many reminders; each only if it is still what we read (idempotent)."""
@@ -213,26 +215,26 @@ class ReminderSQL:
         out: dict[str, Profile] = {}
         for chunk in _chunks(user_keys):
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            rows = await self._db.execute_fetchall(
                 f"SELECT user_key, goal, level, timezone, onboarded, pending_notice FROM profiles "
                 f"WHERE user_key IN ({marks})",
                 chunk,
-            ) as cur:
-                for row in await cur.fetchall():
-                    out[row[0]] = Profile(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+            )
+            for row in rows:
+                out[row[0]] = Profile(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
         return out
 
     async def checkins_since(self, user_keys: list[str], since: date) -> dict[str, list[tuple[date, str]]]:
         out: dict[str, list[tuple[date, str]]] = {}
         for chunk in _chunks(user_keys):
             marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
+            rows = await self._db.execute_fetchall(
                 f"SELECT user_key, local_date, kind FROM checkins WHERE user_key IN ({marks}) AND local_date >= ? "
                 "ORDER BY local_date",
                 (*chunk, since.isoformat()),
-            ) as cur:
-                for key, day, kind in await cur.fetchall():
-                    out.setdefault(key, []).append((date.fromisoformat(day), kind))
+            )
+            for key, day, kind in rows:
+                out.setdefault(key, []).append((date.fromisoformat(day), kind))
         return out
 
     async def acknowledge(self, user_key: str, local_date: date) -> None:
@@ -245,12 +247,12 @@ class ReminderSQL:
 
     async def stale_claims(self, claimed_before: datetime, scheduled_after: datetime) -> list[Delivery]:
         """Claimed but never finished (the process died mid-send) and still worth sending."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts, claimed_at "
             "FROM deliveries WHERE status = 'claimed' AND claimed_at < ? AND scheduled_utc >= ? ORDER BY id",
             (ts(claimed_before), ts(scheduled_after)),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
+        rows = rows
         return [
             Delivery(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4], parse_ts(r[5]), r[6], r[7], parse_ts(r[8]))
             for r in rows
@@ -266,16 +268,16 @@ class ReminderSQL:
         return cur.rowcount == 1
 
     async def delivery_counts(self) -> dict[str, int]:
-        async with self._db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status") as cur:
-            return {status: count for status, count in await cur.fetchall()}
+        rows = await self._db.execute_fetchall("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        return {status: count for status, count in rows}
 
     # -- check-ins and notices --------------------------------------------------------------
 
     async def checkins_of(self, user_key: str) -> list[tuple[date, str]]:
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT local_date, kind FROM checkins WHERE user_key = ? ORDER BY local_date", (user_key,)
-        ) as cur:
-            return [(date.fromisoformat(d), kind) for d, kind in await cur.fetchall()]
+        )
+        return [(date.fromisoformat(d), kind) for d, kind in rows]
 
     async def add_checkins(self, user_key: str, rows: list[tuple[date, str]], now: datetime) -> bool:
         """Insert check-in rows atomically; False when the day was already checked in (a double click)."""
