@@ -276,3 +276,11 @@ async def test_webhook_mode_checks_the_secret_token_on_every_request(fake, tmp_p
         stop.set()
         await asyncio.wait_for(task, 15)
         await app.close()
+
+
+async def test_5xx_and_timeouts_are_retried_and_the_answer_arrives_once(fake, tmp_path, tg_clock):
+    async with Running(fake, tmp_path / "t.db", tg_clock) as bot:
+        fake.fail_next("sendMessage", 500, times=2)
+        sent = await bot.say("what is fascia")
+        assert len([m for m in sent if "fascia" in m["plain_text"].lower()]) == 1
+        assert len(fake.calls_to("sendMessage")) == 3  # two refused, then delivered

@@ -165,6 +165,28 @@ def button_owner_ok(query: CallbackQuery) -> bool:
     return asked is None or asked.from_user is None or asked.from_user.id == query.from_user.id
 
 
+TRANSIENT_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # seconds between attempts after a 5xx or a timeout
+
+
+def _transient(exc: Exception) -> bool:
+    """5xx, a dropped connection or a timeout: worth another try. BadRequest / Forbidden are answers."""
+    return isinstance(exc, NetworkError | TimedOut) and not isinstance(exc, BadRequest)
+
+
+async def with_retries(call):
+    """Run a Bot API call, retrying transient failures with backoff (429s are the rate limiter's job).
+
+    A timeout can hide a message Telegram did receive; a rare duplicate beats a lost answer."""
+    for delay in (*TRANSIENT_BACKOFF, None):
+        try:
+            return await call()
+        except (NetworkError, TimedOut) as exc:
+            if delay is None or not _transient(exc):
+                raise
+            log.warning("event=telegram_retry error=%s retry_in_s=%.1f", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+
+
 def limiter(messages_per_second: float) -> AIORateLimiter:
     """Telegram's flood limits (overall, 20/min per group), and 429s waited out and retried 3 times
     (AIORateLimiter's default is not to retry). 0 turns the rate caps off, e.g. for an own Bot API server."""
@@ -348,14 +370,16 @@ class TelegramAdapter:
         bot = self.application.bot
         reply_parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         if reply.image is not None:
-            await bot.send_photo(chat_id, reply.image, reply_parameters=reply_parameters)
+            await with_retries(lambda: bot.send_photo(chat_id, reply.image, reply_parameters=reply_parameters))
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            await bot.send_message(
-                chat_id,
-                escape(chunk),
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply) if last else None,
-                reply_parameters=reply_parameters if i == 0 else None,
+            await with_retries(
+                lambda chunk=chunk, last=last, i=i: bot.send_message(
+                    chat_id,
+                    escape(chunk),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply) if last else None,
+                    reply_parameters=reply_parameters if i == 0 else None,
+                )
             )
