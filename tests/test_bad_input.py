@@ -83,19 +83,22 @@ async def test_control_characters_do_not_hide_a_red_flag(chat, content):
 # -- commands -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command, args", [
-    ("frobnicate", ""),
-    ("FROBNICATE", "with args"),
-    ("x" * 5000, ""),
-    ("exercise", "pigeon " * 700),
-    ("exercise", "\x00\U0001f600" * 2500),
-    ("exercise", "'; DROP TABLE users; --"),
-    ("goal", "z" * 5000),
-    ("routine", "q" * 5000),
-    ("ask", "w" * 5000),
-    ("help", "\x00" * 5000),
-    ("start", "\u202e" * 5000),
-])
+@pytest.mark.parametrize(
+    "command, args",
+    [
+        ("frobnicate", ""),
+        ("FROBNICATE", "with args"),
+        ("x" * 5000, ""),
+        ("exercise", "pigeon " * 700),
+        ("exercise", "\x00\U0001f600" * 2500),
+        ("exercise", "'; DROP TABLE users; --"),
+        ("goal", "z" * 5000),
+        ("routine", "q" * 5000),
+        ("ask", "w" * 5000),
+        ("help", "\x00" * 5000),
+        ("start", "\u202e" * 5000),
+    ],
+)
 async def test_bad_commands_get_a_short_reply(chat, content, command, args):
     check_replies(await chat.command(command, args), content.messages["error"])
 
@@ -154,8 +157,9 @@ async def test_forged_button_gets_a_short_reply(chat, content, data):
     check_replies(await chat.press_data(data), content.messages["error"])
 
 
-@pytest.mark.parametrize("data", ["r:nonexistent:3", "r:general-beginner-10:999", "s:knee:x:y", "t:../../etc",
-                                  "x:", "", "q" * 5000])
+@pytest.mark.parametrize(
+    "data", ["r:nonexistent:3", "r:general-beginner-10:999", "s:knee:x:y", "t:../../etc", "x:", "", "q" * 5000]
+)
 async def test_forged_button_says_the_button_expired(chat, content, data):
     replies = await chat.press_data(data)
     assert [r.text for r in replies] == [content.messages["expired_button"]]
@@ -211,14 +215,16 @@ async def test_sql_looking_text_leaves_the_users_table_intact(chat, coach, repo,
     bob = Incoming("test", "bob", "bob", text="hello", display_name="Bob")
     await coach.handle(bob)
 
-    for sql in ("'; DROP TABLE users; --", "\"; DROP TABLE profiles; --", "1'); DELETE FROM users; --"):
+    for sql in ("'; DROP TABLE users; --", '"; DROP TABLE profiles; --', "1'); DELETE FROM users; --"):
         check_replies(await chat.say(sql), content.messages["error"])
         check_replies(await chat.command("exercise", sql), content.messages["error"])
 
     # A user whose id and name are SQL, too.
     tables = "Robert'); DROP TABLE users;--"
-    check_replies(await coach.handle(Incoming("test", tables, tables, text=tables, display_name=tables)),
-                  content.messages["error"])
+    check_replies(
+        await coach.handle(Incoming("test", tables, tables, text=tables, display_name=tables)),
+        content.messages["error"],
+    )
 
     assert (await repo.count_rows(USER))["users"] == 1
     assert (await repo.count_rows("test:bob"))["users"] == 1
@@ -230,9 +236,41 @@ async def test_sql_looking_text_leaves_the_users_table_intact(chat, coach, repo,
 
 # -- property tests ------------------------------------------------------------------------------
 
-WORDS = ["my", "knee", "hip", "hips", "hurts", "tight", "sharp", "numb", "not", "no", "yes", "dull", "routine",
-         "stretch", "pigeon", "next", "stop", "more", "skip", "desk", "goal", "forget", "help", "beginner",
-         "pain", "bladder", "?", "!", ",", "\u00b2", "\x00", "\U0001f600", "\u05e9\u05dc\u05d5\u05dd"]
+WORDS = [
+    "my",
+    "knee",
+    "hip",
+    "hips",
+    "hurts",
+    "tight",
+    "sharp",
+    "numb",
+    "not",
+    "no",
+    "yes",
+    "dull",
+    "routine",
+    "stretch",
+    "pigeon",
+    "next",
+    "stop",
+    "more",
+    "skip",
+    "desk",
+    "goal",
+    "forget",
+    "help",
+    "beginner",
+    "pain",
+    "bladder",
+    "?",
+    "!",
+    ",",
+    "\u00b2",
+    "\x00",
+    "\U0001f600",
+    "\u05e9\u05dc\u05d5\u05dd",
+]
 ANY_TEXT = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(exclude_categories=()), max_size=300),  # surrogates and controls too
@@ -240,12 +278,39 @@ ANY_TEXT = st.one_of(
     st.text(max_size=5000),
 )
 KINDS = ["r", "t", "m", "x", "rq", "s", "o", "f", "c", "", "zz"]
-PARTS = ["general-beginner-5", "knee-beginner-5", "knee", "hip", "lower-back", "knee-pain", "pigeon", "g", "l",
-         "f", "i", "dull", "sharp", "yes", "no", "skip", "start", "routine", "0", "1", "5", "999", "-1", ""]
+PARTS = [
+    "general-beginner-5",
+    "knee-beginner-5",
+    "knee",
+    "hip",
+    "lower-back",
+    "knee-pain",
+    "pigeon",
+    "g",
+    "l",
+    "f",
+    "i",
+    "dull",
+    "sharp",
+    "yes",
+    "no",
+    "skip",
+    "start",
+    "routine",
+    "0",
+    "1",
+    "5",
+    "999",
+    "-1",
+    "",
+]
 ANY_BUTTON = st.one_of(
     st.text(max_size=200),
-    st.builds(lambda kind, parts: ":".join([kind, *parts]), st.sampled_from(KINDS),
-              st.lists(st.one_of(st.sampled_from(PARTS), st.text(max_size=8)), max_size=4)),
+    st.builds(
+        lambda kind, parts: ":".join([kind, *parts]),
+        st.sampled_from(KINDS),
+        st.lists(st.one_of(st.sampled_from(PARTS), st.text(max_size=8)), max_size=4),
+    ),
 )
 
 
@@ -288,8 +353,11 @@ def test_any_button_data_gets_a_short_reply(sync_coach, data, user):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(command=st.one_of(st.sampled_from(["start", "help", "routine", "exercise", "ask", "goal", "about"]),
-                         st.text(max_size=50)),
-       args=ANY_TEXT)
+@given(
+    command=st.one_of(
+        st.sampled_from(["start", "help", "routine", "exercise", "ask", "goal", "about"]), st.text(max_size=50)
+    ),
+    args=ANY_TEXT,
+)
 def test_any_command_gets_a_short_reply(sync_coach, command, args):
     check_replies(sync_coach.handle(Incoming("prop", "c1", "c1", command=command, args=args)), sync_coach.error)

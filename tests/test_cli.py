@@ -30,10 +30,12 @@ def _env(**extra: str) -> dict[str, str]:
 
 def run_cli(args: list[str], cwd: Path, stdin: str | bytes = "", **env: str) -> subprocess.CompletedProcess:
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    proc = subprocess.run([sys.executable, "-m", "bot", *args], input=data, capture_output=True, cwd=cwd,
-                          env=_env(**env), timeout=TIMEOUT)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                                       proc.stderr.decode("utf-8", "replace"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=data, capture_output=True, cwd=cwd, env=_env(**env), timeout=TIMEOUT
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    )
 
 
 def jsonl(items: list[object]) -> str:
@@ -226,8 +228,9 @@ def test_jsonl_non_ascii_text_round_trips(workdir):
 
 def test_jsonl_uses_hipcoach_db_when_set(workdir, tmp_path):
     db = tmp_path / "given.db"
-    proc = run_cli(["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "my knee hurts", "user": "kim"}]),
-                   HIPCOACH_DB=str(db))
+    proc = run_cli(
+        ["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "my knee hurts", "user": "kim"}]), HIPCOACH_DB=str(db)
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(parse_lines(proc.stdout)) == 1
     assert db.exists()
@@ -239,10 +242,10 @@ def test_jsonl_uses_hipcoach_db_when_set(workdir, tmp_path):
 
 def test_jsonl_hipcoach_db_keeps_conversations_across_runs(workdir, tmp_path):
     db = str(tmp_path / "kept.db")
-    first = run_cli(["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "my knee hurts", "user": "kim"}]),
-                    HIPCOACH_DB=db)
-    second = run_cli(["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "dull ache", "user": "kim"}]),
-                     HIPCOACH_DB=db)
+    first = run_cli(
+        ["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "my knee hurts", "user": "kim"}]), HIPCOACH_DB=db
+    )
+    second = run_cli(["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "dull ache", "user": "kim"}]), HIPCOACH_DB=db)
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     [item] = parse_lines(second.stdout)
     assert "injury" in item["text"].lower()

@@ -48,9 +48,14 @@ class Terminal:
     def __init__(self, cwd: Path, db: Path) -> None:
         self.stderr_path = cwd / "stderr.txt"
         self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in finish()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, cwd=cwd,
-                                     env=_env(HIPCOACH_DB=str(db)))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=cwd,
+            env=_env(HIPCOACH_DB=str(db)),
+        )
         self.transcript = ""
 
     def read_to_prompt(self) -> str:
@@ -65,8 +70,10 @@ class Terminal:
             if ready:
                 data = os.read(fd, 65536)
                 if not data:
-                    raise AssertionError(f"chat ended early; output:\n{chunk.decode(errors='replace')}\n"
-                                         f"stderr:\n{self.stderr_path.read_text(errors='replace')}")
+                    raise AssertionError(
+                        f"chat ended early; output:\n{chunk.decode(errors='replace')}\n"
+                        f"stderr:\n{self.stderr_path.read_text(errors='replace')}"
+                    )
                 chunk += data
         text = chunk.decode()
         self.transcript += text
@@ -158,24 +165,37 @@ def test_terminal_remembers_onboarding_across_sessions(tmp_path):
 
 
 def test_terminal_eof_exits_cleanly(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bot"], input=b"", capture_output=True, cwd=tmp_path,
-                          env=_env(HIPCOACH_DB=str(tmp_path / "eof.db")), timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input=b"",
+        capture_output=True,
+        cwd=tmp_path,
+        env=_env(HIPCOACH_DB=str(tmp_path / "eof.db")),
+        timeout=TIMEOUT,
+    )
     assert proc.returncode == 0
     assert b"Traceback" not in proc.stderr
     assert b"bye" in proc.stdout.lower()
 
 
 def test_terminal_eof_mid_conversation_exits_cleanly(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bot"], input=b"my hip hurts\n2", capture_output=True,
-                          cwd=tmp_path, env=_env(HIPCOACH_DB=str(tmp_path / "eof.db")), timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input=b"my hip hurts\n2",
+        capture_output=True,
+        cwd=tmp_path,
+        env=_env(HIPCOACH_DB=str(tmp_path / "eof.db")),
+        timeout=TIMEOUT,
+    )
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     assert proc.stdout.count(PROMPT.encode()) >= 3
 
 
 def test_terminal_defaults_to_hipcoach_db_in_cwd(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bot"], input=b"/quit\n", capture_output=True, cwd=tmp_path,
-                          env=_env(), timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], input=b"/quit\n", capture_output=True, cwd=tmp_path, env=_env(), timeout=TIMEOUT
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "hipcoach.db").exists()
 
@@ -185,14 +205,20 @@ def test_terminal_defaults_to_hipcoach_db_in_cwd(tmp_path):
 
 def test_render_numbers_buttons_across_replies():
     a, b, c, d = (Button(f"label {x}", f"t:{x}") for x in "abcd")
-    text, choices = render([
-        Reply("First reply", rows(a, b)),
-        Reply("No buttons here"),
-        Reply("Third reply", rows(c, d, per_row=1)),
-    ])
+    text, choices = render(
+        [
+            Reply("First reply", rows(a, b)),
+            Reply("No buttons here"),
+            Reply("Third reply", rows(c, d, per_row=1)),
+        ]
+    )
     assert choices == [a, b, c, d]
     assert [(int(n), label) for n, label in CHOICE.findall(text)] == [
-        (1, "label a"), (2, "label b"), (3, "label c"), (4, "label d")]
+        (1, "label a"),
+        (2, "label b"),
+        (3, "label c"),
+        (4, "label d"),
+    ]
     # Each choice sits under the reply it belongs to.
     assert text.index("First reply") < text.index("[1]") < text.index("[2]") < text.index("No buttons here")
     assert text.index("Third reply") < text.index("[3]")
@@ -279,8 +305,7 @@ async def _run(coach, steps: list, user: str = "tester") -> str:
 
 
 async def test_run_terminal_numbers_press_buttons(coach, repo):
-    transcript = await _run(coach, [("press", "skip"), "my knee hurts", ("press", "dull"), ("press", "no"),
-                                    "/quit"])
+    transcript = await _run(coach, [("press", "skip"), "my knee hurts", ("press", "dull"), ("press", "no"), "/quit"])
     turns = transcript.split(PROMPT)
     assert len(turns) == 6  # greeting, 4 replies, goodbye (5 prompts: 4 lines typed, then /quit)
     assert "knee" in turns[2].lower() and choices_in(turns[2])

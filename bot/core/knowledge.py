@@ -35,9 +35,6 @@ see tell know think feel feels feeling felt make makes made say said give show h
 """.split()
 )
 
-# Generic words that say "this is about hips" but nothing about which topic.
-DOMAIN_ONLY = frozenset({"hip", "hips"})
-
 
 def stem(word: str) -> str:
     """A deliberately small stemmer: enough to fold plurals and -ing/-ed forms together."""

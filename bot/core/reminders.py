@@ -42,13 +42,6 @@ def day_code(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
-def parse_day_code(code: str) -> date | None:
-    try:
-        return datetime.strptime(code, "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
 class Reminders:
     def __init__(self, content: Content, repo: Repository, dispatcher: Dispatcher | None = None) -> None:
         self.content = content
@@ -203,9 +196,6 @@ class Reminders:
         return out
 
     # -- what users do -----------------------------------------------------------------------
-
-    def user_zone(self, profile_zone: str | None) -> ZoneInfo | None:
-        return zone(profile_zone) if profile_zone else None
 
     async def subscribe(self, turn, text: str) -> list[Reply]:
         request = parse_reminder_request(text)
