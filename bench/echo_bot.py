@@ -12,14 +12,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telegram import Update  # noqa: E402
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bot.adapters.telegram import limiter  # noqa: E402
 
+# ECHO_RICH=1: answer like the coach does (a ~400-character HTML answer with three inline buttons)
+# without any coaching logic, to separate the framework's cost of richer messages from the coach's own.
+RICH_TEXT = ("Your hips are a ball-and-socket joint moved by many muscles &amp; they " * 6)[:400]
+RICH_KEYBOARD = InlineKeyboardMarkup(
+    [
+        [InlineKeyboardButton("Tell me more", callback_data="m:posture")],
+        [InlineKeyboardButton("How to: Glute bridge", callback_data="x:glute-bridge")],
+        [InlineKeyboardButton("How to: Couch stretch", callback_data="x:couch-stretch")],
+    ]
+)
+
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(update.effective_message.text)
+    if os.environ.get("ECHO_RICH"):
+        await update.effective_message.reply_text(RICH_TEXT, parse_mode="HTML", reply_markup=RICH_KEYBOARD)
+    else:
+        await update.effective_message.reply_text(update.effective_message.text)
 
 
 async def main() -> None:

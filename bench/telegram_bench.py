@@ -92,7 +92,9 @@ def summary(name: str, total: int, seconds: float, latencies: list[float]) -> fl
     return rate
 
 
-async def measure(name: str, command: list[str], users: int, messages: int, texts: list[str]) -> float:
+async def measure(
+    name: str, command: list[str], users: int, messages: int, texts: list[str], extra_env: dict | None = None
+) -> float:
     """Start the bot as its own process against a fresh fake, drive the load, stop it with SIGTERM."""
     async with FakeTelegram() as fake:
         with tempfile.TemporaryDirectory() as tmp:
@@ -104,6 +106,7 @@ async def measure(name: str, command: list[str], users: int, messages: int, text
                 "HIPCOACH_DB": str(Path(tmp) / "bench.db"),
                 "TELEGRAM_RATE_LIMIT": "0",
                 "NO_PROXY": "127.0.0.1,localhost",
+                **(extra_env or {}),
             }
             proc = await asyncio.create_subprocess_exec(
                 *command,
@@ -135,17 +138,23 @@ async def main(users: int, messages: int, rounds: int) -> None:
     texts = questions()
     print(
         f"{users} users x {messages} messages each, closed loop; each bot in its own process, polling a fake "
-        f"Bot API on 127.0.0.1 (rate limiter off in both); {rounds} alternating rounds"
+        f"Bot API on 127.0.0.1 (rate limiter off in all); {rounds} alternating rounds"
     )
-    echo_rates, coach_rates = [], []
+    echo_cmd = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+    rates: dict[str, list[float]] = {"echo": [], "rich echo": [], "coach": []}
     for _ in range(rounds):
-        echo_rates.append(
-            await measure("echo bot", [sys.executable, str(ROOT / "bench" / "echo_bot.py")], users, messages, texts)
+        rates["echo"].append(await measure("echo bot", echo_cmd, users, messages, texts))
+        rates["rich echo"].append(
+            await measure("rich echo", echo_cmd, users, messages, texts, extra_env={"ECHO_RICH": "1"})
         )
-        coach_rates.append(await measure("hip coach", [sys.executable, "-m", "bot"], users, messages, texts))
-    echo, coach = statistics.median(echo_rates), statistics.median(coach_rates)
-    print(f"median throughput: echo bot {echo:.0f} msg/s, hip coach {coach:.0f} msg/s")
-    print(f"coach / echo throughput: {coach / echo:.0%} (target >= 80%)")
+        rates["coach"].append(await measure("hip coach", [sys.executable, "-m", "bot"], users, messages, texts))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(
+        f"median throughput: echo bot {median['echo']:.0f} msg/s, rich echo (coach-sized answers with buttons, "
+        f"no logic) {median['rich echo']:.0f} msg/s, hip coach {median['coach']:.0f} msg/s"
+    )
+    print(f"coach / echo throughput: {median['coach'] / median['echo']:.0%} (target >= 80%)")
+    print(f"coach / rich echo throughput: {median['coach'] / median['rich echo']:.0%}")
 
 
 if __name__ == "__main__":
