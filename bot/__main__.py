@@ -101,9 +101,8 @@ async def _ask_jsonl(stdin, stdout) -> int:
     return 0
 
 
-async def _run() -> int:
+async def _run(settings: Settings) -> int:
     """Every platform whose token is set, in one process; the terminal chat when none is."""
-    settings = Settings.from_env()
     app = await build_app(settings.db_path)
     adapters = make_adapters(app, settings)
     if not adapters:
@@ -161,12 +160,20 @@ def main(argv: list[str] | None = None) -> int:
                 print('usage: python -m bot ask "TEXT"   or   python -m bot ask --jsonl < lines.jsonl', file=sys.stderr)
                 return 2
             return asyncio.run(_ask_one(args.text))
-        return asyncio.run(_run())
+        try:
+            settings = Settings.from_env()
+        except ValueError as exc:
+            print(f"Hip Coach cannot start: a setting is not valid ({exc}). See .env.example.", file=sys.stderr)
+            return 2
+        return asyncio.run(_run(settings))
     except ContentError as exc:
         print(f"Hip Coach cannot start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into something that stopped reading (e.g. `| head`)
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
