@@ -187,3 +187,35 @@ async def test_a_question_during_onboarding_is_answered_not_taken_as_a_goal(chat
     await chat.command("goal")
     await chat.say("knee")
     assert (await repo.get_profile("test:alice")).goal == "knee"
+
+
+# -- regressions found by a second reading ----------------------------------------------------
+
+
+async def test_forget_question_does_not_delete_on_a_later_ok(chat, repo):
+    await chat.command("start")
+    await chat.press("Ease lower back")
+    await chat.command("forget")
+    await chat.say("my hips are tight after sitting all day")  # not an answer: the question is dropped
+    await chat.say("ok thanks")
+    assert (await repo.get_profile("test:alice")).goal == "lower-back"
+    await chat.command("forget")
+    await chat.say("what does it delete?")
+    assert sum((await repo.count_rows("test:alice")).values()) > 0
+
+
+async def test_unsure_about_injury_asks_again(chat):
+    await chat.say("my knee pain is bad when i squat")
+    await chat.say("dull ache")
+    replies = await chat.say("not sure")
+    assert "injury" in replies[0].text.lower() and set(chat.labels()) == {"Yes", "No"}
+
+
+async def test_finishing_a_guided_routine_checks_in(chat, repo):
+    replies = await chat.command("routine", "5 min")
+    steps = int(replies[1].text.split("Step 1 of ")[1].split(":")[0])
+    for _ in range(steps - 1):
+        await chat.press("Next")
+    replies = await chat.press("Finish")
+    assert "Streak: 1 day" in chat.text()
+    assert [kind for _, kind in await repo.checkins_of("test:alice")] == ["done"]

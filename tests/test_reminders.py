@@ -363,3 +363,48 @@ async def test_streak_command_shows_the_last_weeks(world):
     await world.chat.press("Done")
     replies = await world.chat.say("show my streak")
     assert "Streak: 1 day" in replies[0].text and "Mo Tu We" in replies[0].text and "✅" in replies[0].text
+
+
+# -- regressions found by a second reading ----------------------------------------------------
+
+
+async def test_a_question_after_which_time_zone_is_answered_not_trapped(world):
+    await world.chat.say("remind me every day at 7am")
+    replies = await world.chat.say("why are my hips so tight")
+    assert replies[0].topic in world.coach.content.topics  # answered, not "I don't know the time zone ..."
+    assert "time zone" not in replies[0].text
+    assert await world.repo.reminders_of("test:alice") == []
+
+
+async def test_moving_a_reminder_after_todays_fired_says_tomorrow_and_sends_then(world):
+    await _reminded(world)  # 07:30 Berlin sent on the 28th
+    world.clock.now = utc(2026, 3, 28, 8, 0)
+    await world.chat.say("change my reminder to 18:00")
+    assert "tomorrow 18:00" in world.chat.text()
+    assert await world.at(utc(2026, 3, 28, 17, 0)) == 0
+    assert await world.at(utc(2026, 3, 29, 16, 0)) == 1  # 18:00 CEST
+
+
+async def test_pausing_for_days_cancels_a_pending_snooze(world):
+    await _reminded(world)
+    await world.chat.press("30 min")
+    world.clock.now = utc(2026, 3, 28, 6, 40)
+    await world.chat.command("pause", "3 days")
+    assert await world.at(utc(2026, 3, 28, 7, 0)) == 0
+
+
+async def test_snoozing_a_paused_reminder_says_it_is_paused(world):
+    await _reminded(world)
+    await world.chat.command("pause")
+    replies = await world.chat.press_data(world.sender.sent[-1][1][0].buttons[0][1].data)
+    assert "Paused" in replies[0].text and "nudge" not in replies[0].text
+
+
+async def test_snooze_command_picks_the_reminder_just_received(world):
+    await _subscribe(world)
+    await world.chat.command("remind", "18:00 Europe/Berlin")
+    assert await world.at(utc(2026, 3, 28, 17, 0)) == 1  # the 18:00 one (CET)
+    world.clock.now = utc(2026, 3, 28, 17, 5)
+    await world.chat.command("snooze")
+    reminders = {r.at: r for r in await world.repo.reminders_of("test:alice")}
+    assert reminders[time(18, 0)].snooze_until_utc is not None and reminders[time(7, 30)].snooze_until_utc is None

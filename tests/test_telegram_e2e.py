@@ -284,3 +284,12 @@ async def test_5xx_and_timeouts_are_retried_and_the_answer_arrives_once(fake, tm
         sent = await bot.say("what is fascia")
         assert len([m for m in sent if "fascia" in m["plain_text"].lower()]) == 1
         assert len(fake.calls_to("sendMessage")) == 3  # two refused, then delivered
+
+
+async def test_a_press_whose_answer_fails_is_still_handled(fake, tmp_path, tg_clock):
+    async with Running(fake, tmp_path / "t.db", tg_clock) as bot:
+        sent = await bot.say("/routine 5 min")
+        step = sent[-1]
+        fake.fail_next("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired")
+        fake.press_button(step, labels(step)["Next ▶"])
+        await fake.wait_for(lambda: fake.edits and "Step 2 of" in fake.edits[-1]["plain_text"], what="step 2")

@@ -329,7 +329,11 @@ class TelegramAdapter:
         if not button_owner_ok(query):
             await query.answer(NOT_YOURS)
             return
-        await query.answer()  # stop the spinner at once; the answer follows as messages
+        try:
+            await query.answer()  # stop the spinner at once; the answer follows as messages
+        except TelegramError as exc:
+            # e.g. "query is too old" for a press queued while we were down: still act on it
+            log.info("event=callback_answer_failed error=%s", type(exc).__name__)
         user = query.from_user
         incoming = Incoming(
             platform=PLATFORM,

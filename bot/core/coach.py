@@ -152,7 +152,7 @@ class Coach:
             return await self._on_text(turn, args) if args else [Reply(self.msg["empty"])]
         if command == "routine":
             wish = intents.routine_wish(["routine", *words(args)], self.knowledge.analyse(args))
-            return self._start_routine(turn, wish)
+            return await self._start_routine(turn, wish)
         if command == "exercise":
             return self._exercise_lookup(args)
         if command == "goal":
@@ -182,11 +182,11 @@ class Coach:
         if action == "done":
             return await r.done(turn)
         if action == "snooze":
-            latest = (await self.repo.reminders_of(turn.incoming.user_key))[:1]
-            if not latest:
+            latest = r.latest_fired(await self.repo.reminders_of(turn.incoming.user_key), turn.now)
+            if latest is None:
                 return [Reply(self.msg["remind_none"], topic="reminders")]
             minutes = 60 if "1" in args.split() or "hour" in args or "60" in args else 30
-            return await r.snooze(turn, latest[0].id, minutes)
+            return await r.snooze(turn, latest.id, minutes)
         if action == "skip":
             return await r.skip_today(turn, None)
         if action == "streak":
@@ -208,13 +208,13 @@ class Coach:
             return self._answer_topic(turn, self.content.topics[rest])
         if kind == "t" and rest in self.content.routines:
             routine = self.content.routines[rest]
-            return self._routine_start_replies(turn, routine)
+            return await self._routine_start_replies(turn, routine)
         if kind == "m" and rest in self.content.topics:
             return self._more(turn, rest)
         if kind == "x" and rest in self.content.exercises:
             return [exercise_card(self.content.exercises[rest], self.content)]
         if kind == "r":
-            return self._routine_button(turn, data)
+            return await self._routine_button(turn, data)
         if kind == "rq" and rest in self.content.routines:
             turn.set_flow(None)
             return [Reply(self.msg["routine_stopped"], edit=True)]
@@ -267,19 +267,19 @@ class Coach:
             return [Reply(self.msg["onboarding_skipped"])]
         return [Reply(self.msg["expired_button"])]
 
-    def _routine_button(self, turn: Turn, data: str) -> list[Reply]:
+    async def _routine_button(self, turn: Turn, data: str) -> list[Reply]:
         parsed = parse_routine_button(data, self.content)
         if parsed is None:
             return [Reply(self.msg["expired_button"])]
         routine, index, _skipped = parsed
         if index == 0:
-            return self._routine_start_replies(turn, routine)
-        return self._routine_at(turn, routine, index, edit=True)
+            return await self._routine_start_replies(turn, routine)
+        return await self._routine_at(turn, routine, index, edit=True)
 
-    def _routine_at(self, turn: Turn, routine, index: int, edit: bool) -> list[Reply]:
+    async def _routine_at(self, turn: Turn, routine, index: int, edit: bool) -> list[Reply]:
         if index >= len(routine.steps):
             turn.set_flow(None)
-            return [Reply(self.msg["routine_done"], edit=edit, topic=routine.id)]
+            return [Reply(self.msg["routine_done"], edit=edit, topic=routine.id), *await self.reminders.done(turn)]
         turn.set_flow("routine", routine=routine.id, step=index)
         return [routine_step(routine, index, self.content, edit=edit)]
 
@@ -320,7 +320,10 @@ class Coach:
         elif flow == "onboard":
             return await self.flows.onboarding_text(turn, raw)
         elif flow == "remind":
-            return await self.reminders.continue_flow(turn, text)
+            replies = await self.reminders.continue_flow(turn, text)
+            if replies is None:
+                turn.set_flow(None)  # not an answer to "what time?"/"which zone?": understand it normally
+            return replies
         elif flow == "zone":
             zone_name, _ = resolve_timezone(text)
             if zone_name:
@@ -329,7 +332,7 @@ class Coach:
             routine = self.content.routines.get(turn.state.get("routine", ""))
             step = int(turn.state.get("step", 0))
             if routine and set(raw) & {"next", "skip", "done", "finished", "ok", "okay"}:
-                return self._routine_at(turn, routine, step + 1, edit=False)
+                return await self._routine_at(turn, routine, step + 1, edit=False)
             if routine and set(raw) & {"stop", "quit", "end", "cancel", "exit"}:
                 turn.set_flow(None)
                 return [Reply(self.msg["routine_stopped"])]
@@ -362,7 +365,7 @@ class Coach:
         analysis = self.knowledge.analyse(text)
         wish = intents.routine_wish(raw, analysis)
         if wish is not None:
-            return self._start_routine(turn, wish)
+            return await self._start_routine(turn, wish)
 
         matches = self.knowledge.topics.search(analysis.terms)
         confidence = self._confidence(matches, analysis)
@@ -449,15 +452,15 @@ class Coach:
         text = self.msg["exercise_not_found"].format(query=query[:60])
         return [Reply(text, rows(*(Button(self.content.exercises[e].name[:40], f"x:{e}") for e in close), per_row=1))]
 
-    def _start_routine(self, turn: Turn, wish: intents.RoutineWish) -> list[Reply]:
+    async def _start_routine(self, turn: Turn, wish: intents.RoutineWish) -> list[Reply]:
         routine = self.content.routine_for(
             wish.goal or turn.profile.goal, wish.level or turn.profile.level, wish.minutes
         )
-        return self._routine_start_replies(turn, routine)
+        return await self._routine_start_replies(turn, routine)
 
-    def _routine_start_replies(self, turn: Turn, routine) -> list[Reply]:
+    async def _routine_start_replies(self, turn: Turn, routine) -> list[Reply]:
         overview = Reply(routine_overview(routine, self.content, self.msg["level_names"]), topic=routine.id)
-        return [overview, *self._routine_at(turn, routine, 0, edit=False)]
+        return [overview, *await self._routine_at(turn, routine, 0, edit=False)]
 
 
 def follow_up(first: Reply, then: Reply) -> Reply:

@@ -21,8 +21,9 @@ AREA_TOPIC = {"knee": "knee-pain", "lower-back": "lower-back-pain", "hip": "hip-
 # Screening answers that mean "see a professional", mapped to the safety rule whose reason we quote.
 SCREEN_RED_FLAGS = {"sharp": "sharp-pain", "nerve": "numbness-tingling", "yes": "after-injury"}
 DULL_WORDS = frozenset("dull achy ache aching tight stiff sore tender heavy tired".split())
-YES_WORDS = frozenset("yes yeah yep yup y sure ok okay correct please do it go ahead".split())
-NO_WORDS = frozenset("no nope nah n not never cancel".split())
+YES_WORDS = frozenset("yes yeah yep yup y sure ok okay correct".split())
+NO_WORDS = frozenset("no nope nah n never cancel".split())
+UNSURE_WORDS = frozenset("sure know maybe unsure idk dunno mean".split())  # "not sure", "don't know"
 
 
 @dataclass
@@ -143,7 +144,14 @@ class Conversations:
         if stage == "feel" and vocab & DULL_WORDS:
             return self.screening_answer(turn, area, "f", "dull")
         if stage == "injury" and len(words) <= 4:
-            if vocab & NO_WORDS:
+            if vocab & UNSURE_WORDS and not (words == ["sure"] or vocab & NO_WORDS):
+                return [
+                    Reply(
+                        self.msg["screen_injury"],
+                        rows(Button("Yes", f"s:{area}:i:yes"), Button("No", f"s:{area}:i:no")),
+                    )
+                ]
+            if vocab & NO_WORDS or words[:2] == ["not", "really"]:
                 return self.screening_answer(turn, area, "i", "no")
             if vocab & YES_WORDS:
                 return self.screening_answer(turn, area, "i", "yes")
@@ -169,8 +177,10 @@ class Conversations:
         return [Reply(self.msg["forget_done"])]
 
     def forget_text(self, turn: Turn, words: list[str]) -> bool | None:
-        if len(words) <= 4 and set(words) & (YES_WORDS | {"delete"}) and not set(words) & NO_WORDS:
+        """Only a plain yes deletes; a plain no keeps; anything else ends the question (nothing deleted)."""
+        if words and words[0] in ("yes", "yeah", "yep", "y") and len(words) <= 4 and not set(words) & NO_WORDS:
             return True
-        if len(words) <= 4 and set(words) & NO_WORDS:
+        if words and words[0] in NO_WORDS | {"keep", "stop", "dont", "not"} and len(words) <= 4:
             return False
+        turn.set_flow(None)
         return None

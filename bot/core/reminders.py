@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.content import Content, Routine
 from bot.core.delivery import Dispatcher, DispatchStats, Job, Target
-from bot.core.localtime import local_date, next_fire, zone
+from bot.core.localtime import fire_instant, local_date, next_fire, zone
 from bot.core.messages import Button, Reply, rows
 from bot.core.ports import Reminder, Repository
 from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, resolve_timezone
@@ -234,6 +234,8 @@ class Reminders:
             return await self._create(turn, request.time, days, zone_name)
         zone_name, suggestions = resolve_timezone(text)
         if zone_name is None:
+            if not suggestions or len(words(text)) > 3:
+                return None  # a question or something else, not a zone: let the coach answer it
             buttons = rows(*(Button(s, f"tz:{s}") for s in suggestions[:3]), per_row=1)
             unknown = self.msg["remind_zone_unknown"].format(zone=text.strip()[:40])
             hint = self.msg["remind_zone_suggest"] if suggestions else self.msg["remind_ask_zone"]
@@ -259,6 +261,11 @@ class Reminders:
             reminder = same[0]  # asking twice for the same reminder does not make two
         elif change and existing:
             reminder = replace(reminder, id=existing[0].id)
+            today = local_date(turn.now, tz)
+            if await self.repo.delivery_exists(reminder.id, today, "daily"):
+                # today's slot is used (sent or skipped): the moved reminder starts tomorrow, and says so
+                after = fire_instant(today, time(23, 59), tz)
+                reminder = replace(reminder, next_fire_utc=next_fire(at, days, tz, after))
             await self.repo.save_reminder(reminder, turn.now)
         else:
             await self.repo.add_reminder(reminder, turn.now)
@@ -325,6 +332,7 @@ class Reminders:
                     pause_reason=None,
                     paused_until=until,
                     next_fire_utc=next_fire(r.at, r.days, tz, turn.now, until),
+                    snooze_until_utc=None,
                 )
             await self.repo.save_reminder(updated, turn.now)
         if until is None:
@@ -391,6 +399,8 @@ class Reminders:
         r = await self._own(turn, reminder_id)
         if r is None:
             return [Reply(self.msg["expired_button"])]
+        if r.status != "active":  # a snooze on a paused reminder would never fire: say so
+            return [Reply(self.msg["remind_paused"].format(what=self._what([r])), topic="reminders")]
         until = (turn.now + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
         await self.repo.save_reminder(replace(r, snooze_until_utc=until), turn.now)
         await self.repo.acknowledge(r.user_key, local_date(turn.now, zone(r.timezone)))
@@ -411,6 +421,16 @@ class Reminders:
             if r.snooze_until_utc:
                 await self.repo.save_reminder(replace(r, snooze_until_utc=None), turn.now)
         return [Reply(self.msg["remind_skipped"], topic="reminders")]
+
+    def latest_fired(self, reminders: list[Reminder], now: datetime) -> Reminder | None:
+        """The reminder whose time came most recently today ("snooze" means the one just received)."""
+        fired = []
+        for r in reminders:
+            tz = zone(r.timezone)
+            instant = fire_instant(local_date(now, tz), r.at, tz)
+            if instant <= now:
+                fired.append((instant, r.id, r))
+        return max(fired)[2] if fired else (reminders[0] if reminders else None)
 
     async def _own(self, turn, reminder_id: int) -> Reminder | None:
         """The reminder behind a button, only if it belongs to the person who pressed it."""

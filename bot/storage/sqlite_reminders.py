@@ -162,6 +162,13 @@ class ReminderSQL:
         row = rows[0] if rows else None
         return row[0] if row else None
 
+    async def delivery_exists(self, reminder_id: int, local_date: date, kind: str) -> bool:
+        rows = await self._db.execute_fetchall(
+            "SELECT 1 FROM deliveries WHERE reminder_id = ? AND local_date = ? AND kind = ?",
+            (reminder_id, local_date.isoformat(), kind),
+        )
+        return bool(rows)
+
     async def finish_delivery(
         self, delivery_id: int, status: str, attempts: int, late_seconds: int | None, error: str | None, now: datetime
     ) -> None:
