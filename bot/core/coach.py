@@ -170,7 +170,7 @@ class Coach:
     async def _reminder_command(self, turn: Turn, action: str, args: str) -> list[Reply]:
         r = self.reminders
         if action == "subscribe":
-            return await r.subscribe(turn, args) if args else await r.subscribe(turn, "")
+            return await r.subscribe(turn, args)
         if action == "list":
             return await r.list(turn)
         if action == "pause":
@@ -271,7 +271,7 @@ class Coach:
         parsed = parse_routine_button(data, self.content)
         if parsed is None:
             return [Reply(self.msg["expired_button"])]
-        routine, index, _skipped = parsed
+        routine, index = parsed
         if index == 0:
             return await self._routine_start_replies(turn, routine)
         return await self._routine_at(turn, routine, index, edit=True)

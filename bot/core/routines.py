@@ -59,8 +59,8 @@ def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> 
     return Reply(text, rows(*buttons), edit=edit, topic=routine.id)
 
 
-def parse_routine_button(data: str, content: Content) -> tuple[Routine, int, bool] | None:
-    """'r:<id>:<n>[:s]' -> (routine, step index, skipped); None when forged or stale."""
+def parse_routine_button(data: str, content: Content) -> tuple[Routine, int] | None:
+    """'r:<id>:<n>[:s]' -> (routine, step index); None when forged or stale. Skip (':s') moves on like Next."""
     parts = data.split(":")
     if len(parts) not in (3, 4) or parts[0] != "r" or not (parts[2].isascii() and parts[2].isdigit()):
         return None
@@ -68,4 +68,4 @@ def parse_routine_button(data: str, content: Content) -> tuple[Routine, int, boo
     index = int(parts[2])
     if routine is None or index > len(routine.steps):
         return None
-    return routine, index, len(parts) == 4 and parts[3] == "s"
+    return routine, index
