@@ -29,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
 from telegram.ext import MessageHandler as PTBMessageHandler
 
+from bot.adapters import chunks
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
 from bot.core.messages import Incoming, Reply
@@ -74,32 +75,8 @@ def escape(text: str) -> str:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split so every escaped chunk fits Telegram's limit: paragraphs first, then lines, then words."""
-    text = text or " "
-    if len(escape(text)) <= limit:
-        return [text]
-    for separator in ("\n\n", "\n", " "):
-        parts = text.split(separator)
-        if len(parts) == 1:
-            continue
-        chunks: list[str] = []
-        current = ""
-        for part in parts:
-            candidate = f"{current}{separator}{part}" if current else part
-            if len(escape(candidate)) <= limit:
-                current = candidate
-            else:
-                if current:
-                    chunks.append(current)
-                current = part
-        if current:
-            chunks.append(current)
-        if all(len(escape(c)) <= limit for c in chunks):
-            return chunks
-        return [piece for chunk in chunks for piece in split_text(chunk, limit)]
-    # one enormous word: cut it (escaping can at most grow a character 5x: '&amp;')
-    step = limit // 5
-    return [text[i : i + step] for i in range(0, len(text), step)]
+    """Chunks whose HTML-escaped form fits Telegram's limit."""
+    return chunks.split_text(text, limit, measure=lambda t: len(escape(t)))
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

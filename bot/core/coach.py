@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, replace
 
 from bot.core import intents
+from bot.core.choices import exercise_choices, timezone_choices
 from bot.core.content import Content, Topic
 from bot.core.conversation import AREA_GOAL, Conversations, Turn
 from bot.core.knowledge import Analysis, Knowledge, Match, stem
@@ -107,6 +108,14 @@ class Coach:
         self.reminders = reminders or Reminders(content, repo)
 
     # -- entry point -------------------------------------------------------------------------
+
+    def choices(self, kind: str, typed: str) -> list[str]:
+        """Autocomplete while typing: kind "exercise" or "timezone"."""
+        if kind == "exercise":
+            return exercise_choices(self.content, self.knowledge, typed)
+        if kind == "timezone":
+            return timezone_choices(typed)
+        return []
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         started = time.perf_counter()
@@ -459,7 +468,8 @@ class Coach:
         return await self._routine_start_replies(turn, routine)
 
     async def _routine_start_replies(self, turn: Turn, routine) -> list[Reply]:
-        overview = Reply(routine_overview(routine, self.content, self.msg["level_names"]), topic=routine.id)
+        text = routine_overview(routine, self.content, self.msg["level_names"])
+        overview = Reply(text, topic=routine.id, card=True)
         return [overview, *await self._routine_at(turn, routine, 0, edit=False)]
 
 

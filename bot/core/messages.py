@@ -50,6 +50,9 @@ class Reply:
     image: bytes | None = None
     # Replace the message the pressed button sits on (guided routines advance in place).
     edit: bool = False
+    # A self-contained card whose first line is its heading (routine of the day, streak, exercise);
+    # adapters with rich layouts show it as one (a Discord embed), others as plain text.
+    card: bool = False
     # Metadata for tests, logs and the JSONL CLI; adapters ignore it.
     topic: str | None = None
     safety: str = "none"

@@ -80,7 +80,7 @@ class Reminders:
             ),
             (Button("Skip today", f"rk:{rid}:{code}"), Button("▶ Start routine", f"r:{routine.id}:0")),
         )
-        return [Reply("\n".join(lines), buttons, topic="reminders")]
+        return [Reply("\n".join(lines), buttons, topic="reminders", card=True)]
 
     def backoff_replies(self, reminder: Reminder) -> list[Reply]:
         rid = reminder.id
@@ -468,7 +468,7 @@ class Reminders:
         head = self.msg["streak_head"].format(
             current=s.current, best=s.best, freezes=s.freezes, plural="" if s.current == 1 else "s"
         )
-        return [Reply(f"{head}\n{calendar(history, today)}", topic="streak")]
+        return [Reply(f"{head}\n{calendar(history, today)}", topic="streak", card=True)]
 
     async def set_timezone(self, turn, text: str) -> list[Reply]:
         if not text.strip():

@@ -25,7 +25,7 @@ def exercise_card(ex: Exercise, content: Content) -> Reply:
     buttons = []
     if ex.easier and ex.easier in content.exercises:
         buttons.append(Button(f"Easier: {content.exercises[ex.easier].name}", f"x:{ex.easier}"))
-    return Reply("\n".join(lines), rows(*buttons), topic=ex.id)
+    return Reply("\n".join(lines), rows(*buttons), topic=ex.id, card=True)
 
 
 def routine_overview(routine: Routine, content: Content, level_names: dict[str, str]) -> str:
@@ -56,7 +56,7 @@ def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> 
         Button("Skip", f"r:{routine.id}:{nxt}:s"),
         Button("Stop", f"rq:{routine.id}"),
     )
-    return Reply(text, rows(*buttons), edit=edit, topic=routine.id)
+    return Reply(text, rows(*buttons), edit=edit, topic=routine.id, card=True)
 
 
 def parse_routine_button(data: str, content: Content) -> tuple[Routine, int] | None:

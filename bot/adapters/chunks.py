@@ -1,0 +1,34 @@
+"""Splitting long answers to fit a platform's message limit, on the most natural boundary available."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Chunks whose measured size (e.g. length after escaping) fits `limit`: paragraphs, lines, words."""
+    text = text or " "
+    if measure(text) <= limit:
+        return [text]
+    for separator in ("\n\n", "\n", " "):
+        parts = text.split(separator)
+        if len(parts) == 1:
+            continue
+        chunks: list[str] = []
+        current = ""
+        for part in parts:
+            candidate = f"{current}{separator}{part}" if current else part
+            if measure(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    chunks.append(current)
+                current = part
+        if current:
+            chunks.append(current)
+        if all(measure(c) <= limit for c in chunks):
+            return chunks
+        return [piece for chunk in chunks for piece in split_text(chunk, limit, measure)]
+    # one enormous word: cut it (escaping can at most grow a character 5x, as in '&amp;')
+    step = max(1, limit // 5)
+    return [text[i : i + step] for i in range(0, len(text), step)]
