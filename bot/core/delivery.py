@@ -31,8 +31,9 @@ FAILED = "failed"  # permanent (bad request): give up, keep the record
 @dataclass(frozen=True)
 class Target:
     platform: str
-    chat_id: str
+    chat_id: str  # a person's chat (Telegram) / user id (Discord DMs), or a channel when `channel`
     user_key: str
+    channel: bool = False  # a group channel post (challenges) rather than a personal message
 
 
 @dataclass(frozen=True)

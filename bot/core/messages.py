@@ -33,6 +33,12 @@ class Incoming:
     button: str | None = None
     private: bool = True
     display_name: str = ""
+    # Group context (challenges): the server / group this happened in ("" in a private chat), the channel
+    # it happened in, and whether the platform says this person may organise there (Discord Manage Server
+    # or the server's organiser role; Telegram group admin).
+    space: str = ""
+    channel: str = ""
+    organiser: bool = False
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -53,6 +59,9 @@ class Reply:
     # A self-contained card whose first line is its heading (routine of the day, streak, exercise);
     # adapters with rich layouts show it as one (a Discord embed), others as plain text.
     card: bool = False
+    # Post publicly in this channel (a challenge kick-off) instead of answering the person; its buttons
+    # are for everyone there.
+    channel: str | None = None
     # Metadata for tests, logs and the JSONL CLI; adapters ignore it.
     topic: str | None = None
     safety: str = "none"
