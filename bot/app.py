@@ -123,6 +123,18 @@ def make_adapters(app: App, settings: Settings) -> list:
                 rate_limit=settings.telegram_rate_limit,
             )
         )
+    if settings.discord_token:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters.append(
+            DiscordAdapter(
+                app.coach,
+                settings.discord_token,
+                guild_id=settings.discord_guild_id,
+                api_base=settings.discord_api_base_url,
+                gateway=settings.discord_gateway_url,
+            )
+        )
     return adapters
 
 

@@ -25,6 +25,14 @@ def load_dotenv(path: str | Path = ".env") -> None:
         os.environ.setdefault(key, value)
 
 
+def _optional_id(value: str, name: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a numeric Discord id (right-click the server, Copy Server ID)")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, read once from the environment (after .env). .env.example documents each."""
@@ -38,6 +46,9 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_rate_limit: float = 30.0  # messages/s overall; 0 turns the limiter off (own Bot API server)
     discord_token: str = ""
+    discord_guild_id: int | None = None  # sync slash commands to this server only (instant, for development)
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +68,9 @@ class Settings:
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
             telegram_rate_limit=float(get("TELEGRAM_RATE_LIMIT", str(defaults.telegram_rate_limit))),
             discord_token=get("DISCORD_BOT_TOKEN", ""),
+            discord_guild_id=_optional_id(get("DISCORD_GUILD_ID", ""), "DISCORD_GUILD_ID"),
+            discord_api_base_url=get("DISCORD_API_BASE_URL", defaults.discord_api_base_url),
+            discord_gateway_url=get("DISCORD_GATEWAY_URL", defaults.discord_gateway_url),
         )
 
     def __repr__(self) -> str:  # tokens never end up in a log line or traceback through repr()

@@ -1,0 +1,619 @@
+"""Discord adapter: translates discord.py interactions and messages to core messages and core replies back.
+
+No coaching logic lives here. The app runs `client.start()` as a task in its single asyncio loop,
+beside Telegram and the scheduler. Slash commands live in one `/hip` group; buttons carry their whole
+state in the custom_id (`hc:<owner>:<core button data>`) and are handled by a DynamicItem registered
+on the client, so a button keeps working after a restart without any per-message view in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import weakref
+from dataclasses import dataclass
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from discord import app_commands
+
+from bot.adapters import chunks
+from bot.core.coach import Coach
+from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
+from bot.core.messages import Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MAX_TEXT = 2000
+MAX_TITLE = 256
+MAX_EMBED_TEXT = 4096
+MAX_CUSTOM_ID = 100
+EMBED_COLOUR = 0x2E9E6B
+# Discord wants an interaction answered within 3 s; past this the answer is deferred and sent as a follow-up.
+DEFER_AFTER = 1.5
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
+CUSTOM_ID_TEMPLATE = r"hc:(?P<owner>[0-9]*):(?P<data>.+)"
+# Error codes in Discord's JSON bodies that mean "this person can't be reached": stop, don't retry.
+CANNOT_DM = 50007
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_USER = 10013
+# Members with this role may organise challenges without Manage Server (a server creates the role itself).
+ORGANISER_ROLE = "Challenge Organiser"
+NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
+POSTED = "Posted in <#{channel}>."
+
+
+def point_at(api_base: str, gateway: str) -> None:
+    """Aim discord.py's REST client and gateway at another host (a REST proxy, or the tests' fake).
+
+    Both are class attributes in discord.py, so this is process-wide; one Discord client per process."""
+    discord.http.Route.BASE = api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+def escape(text: str) -> str:
+    return discord.utils.escape_markdown(text)
+
+
+def custom_id(owner: int | None, data: str) -> str:
+    return f"hc:{owner or ''}:{data}"[:MAX_CUSTOM_ID]
+
+
+# -- replies out --------------------------------------------------------------------------------
+
+
+class Rendered(discord.ui.View):
+    """Buttons to show, not a live view: presses reach CoachButton by custom_id, so nothing is kept in memory
+    per message (a stored view per message would grow for months) and presses survive restarts."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
+def buttons_view(reply: Reply, owner: int | None) -> Rendered | None:
+    if not reply.buttons:
+        return None
+    view = Rendered()
+    for row_index, row in enumerate(reply.buttons[:5]):
+        for button in row[:5]:
+            style = discord.ButtonStyle.success if button.data.startswith("rd:") else discord.ButtonStyle.secondary
+            view.add_item(
+                discord.ui.Button(
+                    label=button.label[:80], custom_id=custom_id(owner, button.data), style=style, row=row_index
+                )
+            )
+    return view
+
+
+@dataclass
+class Outgoing:
+    """One Discord message: text or an embed, and buttons."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
+
+    def kwargs(self) -> dict:
+        return {"content": self.content, "embed": self.embed, "view": self.view}
+
+
+def card_embed(text: str) -> discord.Embed | None:
+    title, _, body = text.partition("\n")
+    title, body = escape(title.strip()), escape(body.strip())
+    if not title or len(title) > MAX_TITLE or len(body) > MAX_EMBED_TEXT:
+        return None
+    return discord.Embed(title=title, description=body or None, colour=EMBED_COLOUR)
+
+
+def render(reply: Reply, owner: int | None) -> list[Outgoing]:
+    """A core reply as Discord messages: a card as an embed, long text split below 2,000 characters,
+    buttons on the last message."""
+    view = buttons_view(reply, owner)
+    embed = card_embed(reply.text) if reply.card else None
+    if embed is not None:
+        return [Outgoing(embed=embed, view=view)]
+    parts = chunks.split_text(reply.text, MAX_TEXT, measure=lambda t: len(escape(t)))
+    out = [Outgoing(content=escape(part)) for part in parts]
+    out[-1].view = view
+    return out
+
+
+# -- updates in ---------------------------------------------------------------------------------
+
+
+def strip_mention(content: str, bot_id: int) -> str:
+    for form in (f"<@{bot_id}>", f"<@!{bot_id}>"):
+        content = content.replace(form, " ")
+    return " ".join(content.split())
+
+
+def incoming_from_message(message: discord.Message, bot_user: discord.abc.User) -> Incoming | None:
+    """Every DM goes to the coach; in servers only messages that mention the bot (no message-content intent)."""
+    author = message.author
+    if author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
+        return None
+    private = message.guild is None
+    if not private and not any(user.id == bot_user.id for user in message.mentions):
+        return None
+    text = strip_mention(message.content or "", bot_user.id)
+    return Incoming(
+        platform=PLATFORM,
+        user_id=str(author.id),
+        chat_id=str(author.id),  # personal things (reminders) go to the person's DMs
+        text=text,
+        private=private,
+        display_name=author.display_name or "",
+        space=str(message.guild.id) if message.guild else "",
+        channel=str(message.channel.id),
+        organiser=is_organiser(author, getattr(message.channel, "permissions_for", None)),
+        at=message.created_at,
+    )
+
+
+def incoming_from_interaction(
+    interaction: discord.Interaction, command: str | None = None, args: str = "", button: str | None = None
+) -> Incoming:
+    user = interaction.user
+    return Incoming(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        chat_id=str(user.id),
+        command=command,
+        args=args,
+        button=button,
+        private=interaction.guild is None,
+        display_name=user.display_name or "",
+        space=str(interaction.guild_id or ""),
+        channel=str(interaction.channel_id or ""),
+        organiser=interaction.guild_id is not None
+        and (interaction.permissions.manage_guild or has_organiser_role(user)),
+        at=interaction.created_at,
+    )
+
+
+def has_organiser_role(member: discord.abc.User) -> bool:
+    return any(role.name.lower() == ORGANISER_ROLE.lower() for role in getattr(member, "roles", ()))
+
+
+def is_organiser(member: discord.abc.User, permissions_for) -> bool:
+    """Manage Server, or the role a server gives its challenge organisers. Never in DMs."""
+    if permissions_for is None or not isinstance(member, discord.Member):
+        return False
+    return permissions_for(member).manage_guild or has_organiser_role(member)
+
+
+class CoachButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_TEMPLATE):
+    """Any button the coach ever sent, rebuilt from its custom_id when pressed (also after a restart)."""
+
+    def __init__(self, owner: str, data: str) -> None:
+        super().__init__(discord.ui.Button(custom_id=custom_id(int(owner) if owner else None, data)))
+        self.owner = int(owner) if owner else None
+        self.data = data
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> CoachButton:
+        return cls(match["owner"], match["data"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.client.adapter.on_button(interaction, self.owner, self.data)
+
+
+def hip_commands(adapter: DiscordAdapter) -> app_commands.Group:
+    """The `/hip` group. Names are a public contract: other tools rely on them."""
+    hip = app_commands.Group(name="hip", description="Hip Coach: hip mobility answers, routines and reminders")
+    run = adapter.on_command
+
+    @hip.command(name="ask", description="Ask a hip question")
+    @app_commands.describe(question="For example: why are my hips tight after sitting?")
+    async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000]) -> None:
+        await run(interaction, "ask", question)
+
+    @hip.command(name="routine", description="A guided hip routine, step by step")
+    @app_commands.describe(minutes="How long: 5, 10 or 15 minutes")
+    @app_commands.choices(minutes=[app_commands.Choice(name=f"{m} minutes", value=m) for m in (5, 10, 15)])
+    async def routine(interaction: discord.Interaction, minutes: int | None = None) -> None:
+        await run(interaction, "routine", f"{minutes} min" if minutes else "")
+
+    @hip.command(name="exercise", description="How to do an exercise")
+    @app_commands.describe(name="Start typing: pigeon, bridge, 90/90...")
+    async def exercise(interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]) -> None:
+        await run(interaction, "exercise", name)
+
+    @exercise.autocomplete("name")
+    async def exercise_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=n[:100], value=n[:100]) for n in adapter.coach.choices("exercise", current)]
+
+    @hip.command(name="remind", description="A daily hip-opening reminder at your local time")
+    @app_commands.describe(time="For example 07:30 or 7pm", timezone="Your time zone, e.g. Europe/Berlin")
+    async def remind(
+        interaction: discord.Interaction, time: app_commands.Range[str, 1, 100], timezone: str | None = None
+    ) -> None:
+        await run(interaction, "remind", f"{time} {timezone or ''}".strip())
+
+    @remind.autocomplete("timezone")
+    async def zones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in adapter.coach.choices("timezone", current)]
+
+    @hip.command(name="reminders", description="See your reminders")
+    async def reminders(interaction: discord.Interaction) -> None:
+        await run(interaction, "reminders")
+
+    @hip.command(name="pause", description="Pause your reminders")
+    @app_commands.describe(duration="For example: 3 days, a week, until Monday (empty: until you resume)")
+    async def pause(interaction: discord.Interaction, duration: app_commands.Range[str, 0, 100] = "") -> None:
+        await run(interaction, "pause", duration)
+
+    @hip.command(name="stop", description="Stop your reminders")
+    async def stop(interaction: discord.Interaction) -> None:
+        await run(interaction, "stop")
+
+    @hip.command(name="done", description="Check in for today")
+    async def done(interaction: discord.Interaction) -> None:
+        await run(interaction, "done")
+
+    @hip.command(name="streak", description="Your streak and the last weeks")
+    async def streak(interaction: discord.Interaction) -> None:
+        await run(interaction, "streak")
+
+    @hip.command(name="goal", description="Set your goal and level")
+    async def goal(interaction: discord.Interaction) -> None:
+        await run(interaction, "goal")
+
+    @hip.command(name="forget", description="Delete everything I store about you")
+    async def forget(interaction: discord.Interaction) -> None:
+        await run(interaction, "forget")
+
+    @hip.command(name="about", description="Sources, and why this is not medical advice")
+    async def about(interaction: discord.Interaction) -> None:
+        await run(interaction, "about")
+
+    return hip
+
+
+def challenge_args(**options: object) -> str:
+    """Slash-command options as the core's canonical `key=value` text (names quoted)."""
+    parts = []
+    for key, value in options.items():
+        if value is None or value == "":
+            continue
+        text = str(value).replace('"', "'")
+        parts.append(f'{key}="{text}"' if " " in text or key == "name" else f"{key}={text}")
+    return " ".join(parts)
+
+
+def challenge_commands(adapter: DiscordAdapter) -> app_commands.Group:
+    """The `/challenge` group, for servers only. Names are a public contract: other tools rely on them."""
+    group = app_commands.Group(
+        name="challenge", description="Hip challenges this server does together", guild_only=True
+    )
+    run = adapter.on_command
+
+    @group.command(name="start", description="Start a hip challenge (Manage Server or the Challenge Organiser role)")
+    @app_commands.describe(
+        name="What to call it, e.g. 30-day hips",
+        days="How many days",
+        time="Daily post time, e.g. 07:00",
+        timezone="Time zone of the post time, e.g. Europe/Berlin",
+        channel="Where the daily posts go (default: here)",
+        level="Routine level (default: beginner)",
+        start_date="First day, YYYY-MM-DD (default: the next post time)",
+    )
+    @app_commands.choices(
+        days=[app_commands.Choice(name=f"{d} days", value=d) for d in (7, 14, 30)],
+        level=[app_commands.Choice(name=n, value=n) for n in ("beginner", "intermediate")],
+    )
+    async def start(
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 60],
+        days: int,
+        time: app_commands.Range[str, 1, 20],
+        timezone: str,
+        channel: discord.TextChannel | None = None,
+        level: str | None = None,
+        start_date: app_commands.Range[str, 0, 20] | None = None,
+    ) -> None:
+        channel_id = channel.id if channel else interaction.channel_id
+        args = challenge_args(
+            name=name, days=days, time=time, timezone=timezone, channel=channel_id, level=level, start=start_date
+        )
+        await run(interaction, "challenge", f"start {args}")
+
+    @start.autocomplete("timezone")
+    async def zones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in adapter.coach.choices("timezone", current)]
+
+    def simple(sub: str, description: str) -> None:
+        async def callback(interaction: discord.Interaction) -> None:
+            await run(interaction, "challenge", sub)
+
+        group.command(name=sub, description=description)(callback)
+
+    simple("join", "Join the challenge running in this channel")
+    simple("leave", "Leave the challenge in this channel")
+    simple("done", "Check in for today's challenge day")
+    simple("leaderboard", "Who is on track: days done, streaks, completion")
+    simple("status", "Your own progress in this channel's challenge")
+    simple("list", "Challenges in this server")
+    simple("end", "End the challenge early and post the summary (organisers)")
+    simple("cancel", "Cancel the challenge without a summary (organisers)")
+    return group
+
+
+# -- the client and the adapter -------------------------------------------------------------------
+
+
+class HipClient(discord.Client):
+    def __init__(self, adapter: DiscordAdapter, **options) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(hip_commands(adapter))
+        self.tree.add_command(challenge_commands(adapter))
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CoachButton)
+        await self.adapter.sync_commands()
+
+    async def on_ready(self) -> None:
+        self.adapter.ready.set()
+        log.info("event=platform_started platform=discord bot_id=%s guilds=%d", self.user.id, len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+
+def intents() -> discord.Intents:
+    """The minimum: guilds (for slash commands and channels) and messages in DMs and servers. No privileged
+    intent: message content arrives anyway for DMs and for messages that mention the bot."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.dm_messages = True
+    wanted.guild_messages = True
+    return wanted
+
+
+def command_signature(payloads: list[dict]) -> str:
+    """What defines the commands as Discord stores them, order-independent, ignoring ids and defaults."""
+    keep = ("name", "description", "type", "required", "autocomplete", "choices", "options", "min_length")
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in sorted(value.items()) if k in keep and v not in (None, False, [])}
+        if isinstance(value, list):
+            return sorted((clean(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return value
+
+    return hashlib.sha256(json.dumps(clean(payloads), sort_keys=True).encode()).hexdigest()
+
+
+class DiscordSender:
+    """The delivery port for reminders: a DM per reminder; outcomes mapped to sent / blocked / retry / failed."""
+
+    rate_per_second = 20.0  # well under Discord's 50 requests/s; a first DM costs two requests
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        self.adapter = adapter
+
+    async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+        client = self.adapter.client
+        if client is None or not client.is_ready():
+            return SendResult(RETRY, error="not connected")
+        user_id = int(target.chat_id)
+        try:
+            channel = await client.create_dm(discord.Object(id=user_id))
+            for reply in replies:
+                for out in render(reply, user_id):
+                    await channel.send(**out.kwargs())
+        except discord.Forbidden as exc:
+            if exc.code == CANNOT_DM:
+                return SendResult(BLOCKED, error="DMs closed")
+            return SendResult(FAILED, error=f"forbidden {exc.code}")
+        except discord.NotFound as exc:
+            if exc.code in (UNKNOWN_CHANNEL, UNKNOWN_USER):
+                return SendResult(BLOCKED, error=f"unknown {exc.code}")
+            return SendResult(FAILED, error=f"not found {exc.code}")
+        except discord.RateLimited as exc:
+            return SendResult(RETRY, retry_after=exc.retry_after, error="rate limited")
+        except discord.DiscordServerError as exc:
+            return SendResult(RETRY, error=f"server {exc.status}")
+        except discord.HTTPException as exc:
+            return SendResult(FAILED, error=f"http {exc.status} {exc.code}")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return SendResult(RETRY, error=type(exc).__name__)
+        return SendResult(SENT)
+
+
+class DiscordAdapter:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        coach: Coach,
+        token: str,
+        guild_id: int | None = None,
+        api_base: str = DEFAULT_API_BASE,
+        gateway: str = DEFAULT_GATEWAY,
+        guild_ready_timeout: float = 2.0,
+        defer_after: float = DEFER_AFTER,
+    ) -> None:
+        self.coach = coach
+        self._token = token
+        self.guild_id = guild_id
+        self.api_base, self.gateway = api_base, gateway
+        self.guild_ready_timeout = guild_ready_timeout
+        self.defer_after = defer_after
+        self.client: HipClient | None = None
+        self.sender = DiscordSender(self)
+        self.ready = asyncio.Event()
+        self.synced = False  # did the last start push command definitions to Discord?
+        self._task: asyncio.Task | None = None
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def __repr__(self) -> str:  # the token never reaches a log line through repr()
+        return f"DiscordAdapter(guild_id={self.guild_id})"
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and self.client.is_ready() and not self.client.is_closed()
+
+    def _turn_lock(self, user_id: int) -> asyncio.Lock:
+        """One lock per person, alive while someone holds or waits for it: one person's turns stay in order."""
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Log in, sync commands if they changed, connect; returns when ready, raises if the start failed."""
+        point_at(self.api_base, self.gateway)
+        self.ready = asyncio.Event()
+        self.client = HipClient(
+            self,
+            intents=intents(),
+            guild_ready_timeout=self.guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions.none(),  # a quoted "@everyone" never pings anyone
+        )
+        self._task = asyncio.create_task(self.client.start(self._token), name="discord-client")
+        ready = asyncio.create_task(self.ready.wait())
+        await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            self._task.result()  # raises what stopped the client (bad token, network down)
+            raise ConnectionError("discord client stopped before it was ready")
+
+    async def stop(self) -> None:
+        client, task = self.client, self._task
+        if client is not None and not client.is_closed():
+            await client.close()
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, 10)
+            except (Exception, asyncio.CancelledError) as exc:
+                log.info("event=platform_stopped platform=discord error=%s", type(exc).__name__)
+
+    async def sync_commands(self) -> None:
+        """Push the command definitions only when they differ from what Discord has (sync is rate-limited)."""
+        tree = self.client.tree
+        guild = discord.Object(id=self.guild_id) if self.guild_id else None
+        if guild is not None:
+            tree.copy_global_to(guild=guild)
+        local = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+        remote = [command.to_dict() for command in await tree.fetch_commands(guild=guild)]
+        self.synced = command_signature(local) != command_signature(remote)
+        if self.synced:
+            await tree.sync(guild=guild)
+        log.info(
+            "event=commands_checked platform=discord scope=%s synced=%s", "guild" if guild else "global", self.synced
+        )
+
+    # -- updates in ----------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        client = self.client
+        if client is None or client.user is None:
+            return
+        incoming = incoming_from_message(message, client.user)
+        if incoming is None:
+            return
+        async with self._turn_lock(message.author.id):
+            replies = await self.coach.handle(incoming)
+            first = True
+            for reply in replies:
+                if reply.channel:
+                    await self.post_in_channel(int(reply.channel), reply)
+                    continue
+                for out in render(reply, message.author.id):
+                    if first and message.guild is not None:
+                        await message.reply(**out.kwargs(), mention_author=False)
+                    else:
+                        await message.channel.send(**out.kwargs())
+                    first = False
+
+    async def post_in_channel(self, channel_id: int, reply: Reply) -> None:
+        """A public post (a challenge kick-off or daily post): its buttons are for everyone in the channel."""
+        channel = self.client.get_partial_messageable(channel_id)
+        for out in render(reply, owner=None):
+            await channel.send(**out.kwargs())
+
+    async def on_command(self, interaction: discord.Interaction, command: str, args: str = "") -> None:
+        incoming = incoming_from_interaction(interaction, command=command, args=args.strip())
+        await self._answer(interaction, incoming, pressed=False)
+
+    async def on_button(self, interaction: discord.Interaction, owner: int | None, data: str) -> None:
+        if owner is not None and owner != interaction.user.id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return
+        await self._answer(interaction, incoming_from_interaction(interaction, button=data), pressed=True)
+
+    async def _answer(self, interaction: discord.Interaction, incoming: Incoming, pressed: bool) -> None:
+        """Answer within Discord's 3 s: straight away when the core is quick, else defer and follow up."""
+        ephemeral = interaction.guild is not None and not pressed or _is_ephemeral(interaction)
+        user_id = interaction.user.id
+
+        async def turn() -> list[Reply]:
+            async with self._turn_lock(user_id):
+                return await self.coach.handle(incoming)
+
+        work = asyncio.ensure_future(turn())
+        done, _ = await asyncio.wait({work}, timeout=self.defer_after)
+        if not done:
+            if pressed:
+                await interaction.response.defer()  # "thinking" on the button, the message stays
+            else:
+                await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            log.info("event=interaction_deferred platform=discord user=%s", incoming.user_key)
+        replies = await work
+        await self._deliver(interaction, replies, ephemeral=ephemeral, pressed=pressed)
+
+    async def _deliver(self, interaction: discord.Interaction, replies: list[Reply], ephemeral: bool, pressed: bool):
+        owner = interaction.user.id
+        original_pending = interaction.response.is_done() and not pressed  # a "thinking..." placeholder to fill
+        posted = []
+        for reply in replies:
+            if reply.channel:
+                await self.post_in_channel(int(reply.channel), reply)
+                posted.append(reply.channel)
+                continue
+            edit = pressed and reply.edit
+            for out in render(reply, owner):
+                response = interaction.response
+                if edit and not response.is_done():
+                    await response.edit_message(**out.kwargs())
+                elif edit:
+                    await interaction.edit_original_response(**out.kwargs())
+                elif not response.is_done():
+                    await response.send_message(**_sendable(out), ephemeral=ephemeral)
+                elif original_pending:
+                    await interaction.edit_original_response(**out.kwargs())
+                    original_pending = False
+                else:
+                    await interaction.followup.send(**_sendable(out), ephemeral=ephemeral)
+                edit = False  # a split reply: the rest follow as new messages
+        if posted and not interaction.response.is_done():  # every interaction gets an answer
+            await interaction.response.send_message(POSTED.format(channel=posted[0]), ephemeral=True)
+        elif posted and original_pending:
+            await interaction.edit_original_response(content=POSTED.format(channel=posted[0]))
+
+
+def _sendable(out: Outgoing) -> dict:
+    """send_message / followup.send reject None for embed and view; leave them out instead."""
+    return {k: v for k, v in out.kwargs().items() if v is not None}
+
+
+def _is_ephemeral(interaction: discord.Interaction) -> bool:
+    """A button on an ephemeral message answers ephemerally too (its owner is the only one who sees it)."""
+    message = interaction.message
+    return message is not None and message.flags.ephemeral
