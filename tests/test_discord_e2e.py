@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +15,11 @@ import pytest
 from bot.adapters.discord import NOT_YOURS
 from bot.app import build_app, make_adapters, serve
 from bot.config import Settings
+from bot.core.delivery import BLOCKED, SENT, Target
+from bot.core.messages import Button, Reply, rows
 from tests.conftest import FakeClock
-from tests.fakes.discord_api import OTHER_USER_ID, USER_ID, FakeDiscord
+from tests.fakes.discord_api import OTHER_USER_ID, PRIVILEGED_INTENTS, USER_ID, FakeDiscord
+from tests.fakes.telegram_api import FakeTelegram
 
 EPHEMERAL = 64
 HIP_SUBCOMMANDS = {
@@ -185,7 +192,8 @@ async def test_guided_routine_advances_by_editing_an_embed(fake, tmp_path, clock
         assert step["embeds"][0]["title"].startswith("Step 1 of")
         for n in (2, 3):
             press = fake.press(buttons(step)["Next ▶"], message_id=step["id"])
-            await fake.wait_for(lambda n=n: fake.message(step["id"])["embeds"][0]["title"].startswith(f"Step {n} of"))
+            mid = step["id"]
+            await fake.wait_for(lambda n=n, mid=mid: fake.message(mid)["embeds"][0]["title"].startswith(f"Step {n} of"))
             step = fake.message(step["id"])
             assert not fake.responses_to(press)  # edited in place, no new message
         assert len([m for m in fake.messages if "Step" in text_of(m)]) == 1
@@ -277,3 +285,90 @@ async def test_exercise_and_timezone_autocomplete(fake, tmp_path, clock):
         await fake.wait_for(lambda: any(r["interaction_id"] == iid for r in fake.interaction_responses))
         (response,) = [r for r in fake.interaction_responses if r["interaction_id"] == iid]
         assert response["data"]["choices"][0]["value"] == "America/New_York"
+
+
+async def test_no_privileged_intent_is_needed(fake, tmp_path, clock):
+    async with Running(fake, tmp_path / "d.db", clock):
+        assert fake.identified_intents & PRIVILEGED_INTENTS == 0
+
+
+async def test_gateway_disconnect_resumes_and_the_coach_keeps_answering(fake, tmp_path, clock):
+    async with Running(fake, tmp_path / "d.db", clock) as bot:
+        await fake.disconnect(code=4000)
+        await fake.wait_for(lambda: fake.resume_count >= 1, what="the client to resume")
+        answers = await bot.dm("what is fascia")
+        assert any("fascia" in text_of(m).lower() for m in answers)
+
+
+async def test_a_10000_character_answer_is_split_below_2000_with_buttons_last(fake, tmp_path, clock):
+    async with Running(fake, tmp_path / "d.db", clock) as bot:
+        paragraphs = [f"Part {i}. " + "Move your hips gently & often. " * 12 for i in range(27)]
+        long = Reply("\n\n".join(paragraphs), rows(Button("Thanks", "t:benefits")))
+        assert len(long.text) > 10_000
+
+        async def long_answer(incoming):
+            return [long]
+
+        bot.app.coach.handle = long_answer
+        answers = await bot.dm("tell me everything")
+        assert len(answers) >= 6 and all(len(m["content"]) <= 2000 for m in answers)
+        assert [bool(buttons(m)) for m in answers] == [False] * (len(answers) - 1) + [True]
+        assert all(m["content"].startswith("Part ") for m in answers)  # split on paragraph boundaries
+        assert sum(m["content"].count("Part ") for m in answers) == 27
+
+
+async def test_channel_posts_have_buttons_for_everyone_and_a_deleted_channel_is_unreachable(fake, tmp_path, clock):
+    async with Running(fake, tmp_path / "d.db", clock) as bot:
+        channel = fake.channel_id(fake.GUILD_ID)
+        done = rows(Button("Done today", "t:x"))
+        post = Reply("Day 1 of 30-day hips\nHip CARs, bridges, butterfly.", done, card=True)
+        target = Target("discord", str(channel), "discord:1000", channel=True)
+        result = await bot.adapter.sender.send(target, [post])
+        assert result.status == SENT
+        (message,) = fake.sent_in(channel)
+        assert message["embeds"][0]["title"] == "Day 1 of 30-day hips"
+        assert buttons(message)["Done today"] == "hc::t:x"  # no owner: anyone in the channel may press
+        fake.delete_channel(channel)
+        assert (await bot.adapter.sender.send(target, [post])).status == BLOCKED
+
+
+async def test_python_m_bot_serves_discord_and_telegram_at_once_and_stops_on_sigterm(fake, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HIPCOACH_", "TELEGRAM_", "DISCORD_"))}
+    async with FakeTelegram() as telegram:
+        env.update(
+            DISCORD_BOT_TOKEN=fake.token,
+            DISCORD_API_BASE_URL=fake.api_base,
+            DISCORD_GATEWAY_URL=fake.gateway_url,
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_BASE_URL=telegram.base_url,
+            TELEGRAM_BASE_FILE_URL=telegram.base_file_url,
+            HIPCOACH_DB=str(tmp_path / "both.db"),
+            HIPCOACH_LOG_LEVEL="INFO",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_for(lambda: fake.is_ready and fake.commands(), timeout=20, what="the Discord side")
+            await telegram.wait_for(lambda: telegram.commands is not None, timeout=20, what="the Telegram side")
+            fake.user_message("what is fascia")
+            telegram.user_message("what is fascia")
+            await fake.wait_messages(1, timeout=10)
+            await telegram.wait_sent(1, timeout=10)
+            assert "fascia" in text_of(fake.messages[0]).lower()
+            assert "fascia" in telegram.sent[0]["plain_text"].lower()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+    logs = err.decode() + out.decode()
+    assert proc.returncode == 0, logs[-2000:]
+    assert fake.token not in logs and telegram.token not in logs  # never logged
+    assert "platform=discord" in logs and "platform=telegram" in logs
+    assert "Traceback" not in logs and "Unclosed" not in logs and "was destroyed" not in logs  # a clean stop

@@ -49,7 +49,8 @@ def test_buttons_carry_owner_and_core_data_within_100_characters():
     reply = Reply("Pick one", rows(Button("A" * 200, longest), Button("Done", "rd:1:20260101"), per_row=2))
     (out,) = render(reply, owner=12345678901234567890)
     buttons = out.view.children
-    assert [b.custom_id for b in buttons] == [f"hc:12345678901234567890:{longest}", "hc:12345678901234567890:rd:1:20260101"]
+    owner = "hc:12345678901234567890"
+    assert [b.custom_id for b in buttons] == [f"{owner}:{longest}", f"{owner}:rd:1:20260101"]
     assert all(len(b.custom_id) <= MAX_CUSTOM_ID for b in buttons)
     assert len(buttons[0].label) == 80
     match = re.fullmatch(CUSTOM_ID_TEMPLATE, buttons[1].custom_id)

@@ -40,10 +40,14 @@ DEFER_AFTER = 1.5
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 CUSTOM_ID_TEMPLATE = r"hc:(?P<owner>[0-9]*):(?P<data>.+)"
-# Error codes in Discord's JSON bodies that mean "this person can't be reached": stop, don't retry.
-CANNOT_DM = 50007
-UNKNOWN_CHANNEL = 10003
-UNKNOWN_USER = 10013
+# Error codes in Discord's JSON bodies that mean "can't be reached": stop, don't retry.
+UNREACHABLE = {
+    10003,  # unknown channel (deleted)
+    10013,  # unknown user
+    50001,  # missing access (the bot can no longer see the channel)
+    50007,  # cannot send messages to this user (DMs closed)
+    50013,  # missing permissions
+}
 # Members with this role may organise challenges without Manage Server (a server creates the role itself).
 ORGANISER_ROLE = "Challenge Organiser"
 NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
@@ -408,29 +412,32 @@ class DiscordSender:
         client = self.adapter.client
         if client is None or not client.is_ready():
             return SendResult(RETRY, error="not connected")
-        user_id = int(target.chat_id)
         try:
-            channel = await client.create_dm(discord.Object(id=user_id))
+            if target.channel:  # a challenge post: everyone in the channel may press its buttons
+                channel, owner = client.get_partial_messageable(int(target.chat_id)), None
+            else:
+                owner = int(target.chat_id)
+                channel = await client.create_dm(discord.Object(id=owner))
             for reply in replies:
-                for out in render(reply, user_id):
+                for out in render(reply, owner):
                     await channel.send(**out.kwargs())
-        except discord.Forbidden as exc:
-            if exc.code == CANNOT_DM:
-                return SendResult(BLOCKED, error="DMs closed")
-            return SendResult(FAILED, error=f"forbidden {exc.code}")
-        except discord.NotFound as exc:
-            if exc.code in (UNKNOWN_CHANNEL, UNKNOWN_USER):
-                return SendResult(BLOCKED, error=f"unknown {exc.code}")
-            return SendResult(FAILED, error=f"not found {exc.code}")
-        except discord.RateLimited as exc:
-            return SendResult(RETRY, retry_after=exc.retry_after, error="rate limited")
-        except discord.DiscordServerError as exc:
-            return SendResult(RETRY, error=f"server {exc.status}")
         except discord.HTTPException as exc:
-            return SendResult(FAILED, error=f"http {exc.status} {exc.code}")
+            return outcome_of(exc)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return SendResult(RETRY, error=type(exc).__name__)
         return SendResult(SENT)
+
+
+def outcome_of(exc: discord.HTTPException) -> SendResult:
+    """Discord's answer as a delivery outcome: unreachable (closed DMs, deleted channel, no permission) is
+    BLOCKED so the core pauses or stops instead of retrying; 5xx and rate limits are RETRY."""
+    if exc.code in UNREACHABLE:
+        return SendResult(BLOCKED, error=f"unreachable {exc.code}")
+    if isinstance(exc, discord.RateLimited):
+        return SendResult(RETRY, retry_after=exc.retry_after, error="rate limited")
+    if isinstance(exc, discord.DiscordServerError) or exc.status == 429:
+        return SendResult(RETRY, error=f"server {exc.status}")
+    return SendResult(FAILED, error=f"http {exc.status} {exc.code}")
 
 
 class DiscordAdapter:
