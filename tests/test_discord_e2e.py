@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.discord import NOT_YOURS
+from bot.adapters.discord import NOT_YOURS, SOMETHING_WENT_WRONG
 from bot.app import build_app, make_adapters, serve
 from bot.config import Settings
 from bot.core.delivery import BLOCKED, SENT, Target
@@ -372,3 +372,11 @@ async def test_python_m_bot_serves_discord_and_telegram_at_once_and_stops_on_sig
     assert fake.token not in logs and telegram.token not in logs  # never logged
     assert "platform=discord" in logs and "platform=telegram" in logs
     assert "Traceback" not in logs and "Unclosed" not in logs and "was destroyed" not in logs  # a clean stop
+
+
+async def test_a_command_whose_answer_is_refused_still_gets_a_friendly_reply(fake, tmp_path, clock):
+    async with Running(fake, tmp_path / "d.db", clock) as bot:
+        fake.fail_next("POST /interactions/*", 400, code=50035, message="Invalid Form Body")
+        iid = fake.slash("hip", subcommand="about", guild_id=fake.GUILD_ID)
+        (answer,) = await bot.answer_to(iid)
+        assert answer["content"] == SOMETHING_WENT_WRONG and answer["flags"] & EPHEMERAL

@@ -51,6 +51,7 @@ UNREACHABLE = {
 # Members with this role may organise challenges without Manage Server (a server creates the role itself).
 ORGANISER_ROLE = "Challenge Organiser"
 NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
 POSTED = "Posted in <#{channel}>."
 
 
@@ -363,6 +364,19 @@ class HipClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(hip_commands(adapter))
         self.tree.add_command(challenge_commands(adapter))
+        self.tree.on_error = self.on_command_error
+
+    async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """One log line (never the message text), and the person still gets an answer."""
+        log.error("event=discord_command_error user=discord:%s error=%s", interaction.user.id, type(error).__name__)
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(SOMETHING_WENT_WRONG, ephemeral=True)
+        except discord.HTTPException:
+            pass
+
+    async def on_error(self, event: str, *args, **kwargs) -> None:
+        log.exception("event=discord_error handler=%s", event)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CoachButton)
