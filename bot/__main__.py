@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` (chat), `python -m bot ask "TEXT"`, `python -m bot ask --jsonl`."""
+"""Command line: `python -m bot` (chat, or the platforms whose tokens are set), `ask "TEXT"`, `ask --jsonl`,
+`check` (configuration, content and database, offline) and `backup FILE` (online copy of the database)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,37 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one message, or JSON lines from stdin with --jsonl")
     ask.add_argument("text", nargs="?", help="the message, as a fresh user would send it")
     ask.add_argument("--jsonl", action="store_true", help='read {"text": ..., "user": ...} lines from stdin')
+    sub.add_parser("check", help="validate settings, content files and the database without touching the network")
+    backup = sub.add_parser("backup", help="consistent copy of the database, safe while the bot runs")
+    backup.add_argument("file", help="where to write the copy")
     return parser
+
+
+def _check() -> int:
+    from bot.app import content_dir
+    from bot.ops import check
+
+    report = check(os.environ, content_dir())
+    for note in report.notes:
+        print(f"ok       {note}")
+    for problem in report.problems:
+        print(f"PROBLEM  {problem}")
+    print("All good." if report.ok else f"{len(report.problems)} problem(s) found.")
+    return 0 if report.ok else 1
+
+
+def _backup(target: str) -> int:
+    import sqlite3
+
+    from bot.ops import backup
+
+    db = Path(os.environ.get("HIPCOACH_DB") or Settings().db_path)
+    try:
+        print(backup(db, Path(target)))
+    except (OSError, sqlite3.Error) as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _temporary_db() -> tuple[str, tempfile.TemporaryDirectory | None]:
@@ -153,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging([os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("DISCORD_BOT_TOKEN", "")])
     args = _parser().parse_args(argv)
     try:
+        if args.cmd == "check":
+            return _check()
+        if args.cmd == "backup":
+            return _backup(args.file)
         if args.cmd == "ask":
             if args.jsonl:
                 return asyncio.run(_ask_jsonl(sys.stdin.buffer, sys.stdout))

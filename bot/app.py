@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -89,15 +90,39 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: the key=value pairs of our `event=... key=value` messages become fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        out = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name}
+        pairs = dict(_PAIR.findall(message))
+        if pairs and message.startswith("event="):
+            out.update({k: v.strip('"').strip("'") for k, v in pairs.items()})
+        else:
+            out["message"] = message
+        if record.exc_text:
+            out["exception"] = record.exc_text
+        return json.dumps(out, ensure_ascii=False)
+
+
+_PAIR = re.compile(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
+
+
 def configure_logging(secrets: list[str] | None = None) -> None:
-    # Logs go to stderr so stdout stays clean for the chat and the JSONL CLI.
-    logging.basicConfig(
-        level=os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
-    redact = RedactSecrets(secrets or [])
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
+    """Logs go to stderr so stdout stays clean for the chat and the JSONL CLI; one line per event,
+    key=value text (default) or JSON (HIPCOACH_LOG_FORMAT=json). An unknown level falls back to WARNING
+    (`python -m bot check` reports it) rather than stopping the bot."""
+    level = os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        level = "WARNING"
+    handler = logging.StreamHandler()
+    if os.environ.get("HIPCOACH_LOG_FORMAT", "").strip().lower() == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    handler.addFilter(RedactSecrets(secrets or []))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
 
 

@@ -1,0 +1,204 @@
+"""Operator commands: `python -m bot check` (configuration, content, database) and `python -m bot backup FILE`.
+
+Neither touches the network. Check reports every problem it finds, each on one line saying where and
+what is wrong, and never prints a token's value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import time
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot.config import Settings
+from bot.core.content import ContentError, load_content
+from bot.storage.migrations import MIGRATIONS
+
+TELEGRAM_TOKEN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
+DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], report: Report) -> None:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        report.problems.append(f"{name}: expected a {' or '.join(schemes)} URL like {schemes[-1]}://host/...")
+
+
+def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
+    report = Report()
+    try:
+        settings = Settings.from_env(env)
+    except ValueError as exc:
+        report.problems.append(f"settings: {exc}")
+        return None, report
+    if settings.telegram_token and not TELEGRAM_TOKEN.fullmatch(settings.telegram_token):
+        report.problems.append(
+            "TELEGRAM_BOT_TOKEN: does not look like a Telegram bot token "
+            "(digits, a colon, 30+ letters; from @BotFather)"
+        )
+    if settings.discord_token and not DISCORD_TOKEN.fullmatch(settings.discord_token):
+        report.problems.append(
+            "DISCORD_BOT_TOKEN: does not look like a Discord bot token (three dot-separated parts; "
+            "Developer Portal > Bot > Reset Token)"
+        )
+    _url(env, "TELEGRAM_BASE_URL", ("http", "https"), report)
+    _url(env, "TELEGRAM_BASE_FILE_URL", ("http", "https"), report)
+    _url(env, "TELEGRAM_WEBHOOK_URL", ("https",), report)
+    _url(env, "DISCORD_API_BASE_URL", ("http", "https"), report)
+    _url(env, "DISCORD_GATEWAY_URL", ("ws", "wss"), report)
+    if settings.telegram_webhook_url:
+        host, _, port = settings.telegram_webhook_listen.rpartition(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            report.problems.append("TELEGRAM_WEBHOOK_LISTEN: expected HOST:PORT, like 0.0.0.0:8443")
+    if settings.telegram_rate_limit < 0:
+        report.problems.append("TELEGRAM_RATE_LIMIT: must be 0 (off) or a positive number of messages per second")
+    level = (env.get("HIPCOACH_LOG_LEVEL") or "WARNING").strip().upper()
+    if level not in LOG_LEVELS:
+        report.problems.append(f"HIPCOACH_LOG_LEVEL: '{level}' is not one of {', '.join(LOG_LEVELS)}")
+    log_format = (env.get("HIPCOACH_LOG_FORMAT") or "text").strip().lower()
+    if log_format not in LOG_FORMATS:
+        report.problems.append(f"HIPCOACH_LOG_FORMAT: '{log_format}' is not one of {', '.join(LOG_FORMATS)}")
+    port = (env.get("HIPCOACH_HTTP_PORT") or "").strip()
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        report.problems.append(f"HIPCOACH_HTTP_PORT: '{port}' is not a port number (1-65535)")
+    platforms = [
+        name for name, token in (("Telegram", settings.telegram_token), ("Discord", settings.discord_token)) if token
+    ]
+    report.notes.append(f"platforms: {', '.join(platforms) or 'none (terminal chat)'}")
+    return settings, report
+
+
+def check_content(directory: Path) -> Report:
+    report = Report()
+    try:
+        content = load_content(directory)
+    except ContentError as exc:
+        report.problems.extend(f"content: {line}" for line in str(exc).splitlines() if line.strip())
+        return report
+    report.notes.append(
+        f"content: {len(content.topics)} topics, {len(content.exercises)} exercises, {len(content.routines)} routines"
+    )
+    return report
+
+
+def _stored_zones(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(table, zone) for every time zone the database schedules by."""
+    zones = []
+    for table, column in (("profiles", "timezone"), ("reminders", "timezone"), ("challenges", "timezone")):
+        try:
+            rows = conn.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        except sqlite3.OperationalError:
+            continue  # table not there yet at this schema version
+        zones += [(table, zone) for (zone,) in rows]
+    return zones
+
+
+def check_database(path: Path) -> Report:
+    """Opens the file read-only, proves pending migrations apply (on an in-memory copy) and that every
+    stored time zone is known to this machine's tz database."""
+    report = Report()
+    if not path.exists():
+        report.notes.append(f"database: {path} does not exist yet; it is created at first start")
+        return report
+    try:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            copy = sqlite3.connect(":memory:")
+            source.backup(copy)
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        report.problems.append(f"database: {path} cannot be read ({exc})")
+        return report
+    with copy:
+        integrity = copy.execute("PRAGMA quick_check").fetchone()[0]
+        if integrity != "ok":
+            report.problems.append(f"database: {path} is damaged ({integrity}); restore a backup")
+            return report
+        try:
+            current = copy.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+        except sqlite3.OperationalError:
+            current = 0
+        latest = MIGRATIONS[-1][0]
+        if current > latest:
+            report.problems.append(
+                f"database: schema version {current} is newer than this code knows ({latest}); upgrade Hip Coach"
+            )
+            return report
+        for version, description, sql in MIGRATIONS:
+            if version <= current:
+                continue
+            try:
+                copy.executescript(f"BEGIN;\n{sql};\nCOMMIT;")
+            except sqlite3.Error as exc:
+                report.problems.append(f"database: migration {version} ({description}) would fail: {exc}")
+                return report
+        if current < latest:
+            report.notes.append(f"database: schema {current} -> {latest} at next start (checked on a copy)")
+        else:
+            report.notes.append(f"database: schema {current}, up to date")
+        for table, zone in _stored_zones(copy):
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                report.problems.append(f"database: {table} uses the unknown time zone '{zone}'")
+    copy.close()
+    return report
+
+
+def check(env: Mapping[str, str], content_dir: Path) -> Report:
+    settings, report = check_settings(env)
+    for part in (check_content(content_dir), check_database(Path(settings.db_path)) if settings else Report()):
+        report.problems += part.problems
+        report.notes += part.notes
+    return report
+
+
+def backup(db_path: Path, target: Path) -> str:
+    """A consistent copy of a live database (SQLite's online backup; the running bot keeps writing),
+    written beside the target and renamed into place, so a half-written backup never exists."""
+    if not db_path.exists():
+        raise FileNotFoundError(f"no database at {db_path}")
+    started = time.perf_counter()
+    partial = target.with_name(target.name + ".partial")
+    source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        dest = sqlite3.connect(partial)
+        try:
+            source.backup(dest, pages=1024, sleep=0.005)  # small steps: writers are never held up long
+            ok = dest.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            users = dest.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        finally:
+            dest.close()
+    finally:
+        source.close()
+    if not ok:
+        partial.unlink(missing_ok=True)
+        raise sqlite3.DatabaseError("the copy failed its integrity check; nothing was written")
+    os.replace(partial, target)
+    elapsed = (time.perf_counter() - started) * 1000
+    size = target.stat().st_size / 1024
+    logging.getLogger(__name__).info("event=backup users=%d kib=%.0f ms=%.0f", users, size, elapsed)
+    return f"Backed up {db_path} to {target}: {users} users, {size:,.0f} KiB, {elapsed:.0f} ms."

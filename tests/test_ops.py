@@ -1,0 +1,157 @@
+"""`python -m bot check` and `python -m bot backup FILE`: what an operator runs, offline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+from bot.core.ports import Reminder
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.sqlite import SQLiteRepository
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
+
+
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HIPCOACH_", "TELEGRAM_", "DISCORD_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def make_db(path: Path, zone: str = "Europe/Berlin") -> None:
+    repo = await SQLiteRepository.open(path)
+    await repo.begin_turn("telegram:1", "Al", NOW)
+    await repo.add_reminder(Reminder(0, "telegram:1", "telegram", "1", time(7, 30), frozenset(range(7)), zone), NOW)
+    await repo.close()
+
+
+def test_check_passes_on_a_fresh_setup(tmp_path):
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All good." in result.stdout and "30 exercises" in result.stdout
+
+
+def test_check_names_each_bad_setting_and_never_prints_a_token(tmp_path):
+    secret = "123456:too-short"
+    result = run(
+        "check",
+        cwd=tmp_path,
+        TELEGRAM_BOT_TOKEN=secret,
+        DISCORD_BOT_TOKEN="not a token",
+        DISCORD_GATEWAY_URL="https://gateway.example",
+        HIPCOACH_LOG_LEVEL="LOUD",
+    )
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert len(problems) == 4
+    for name in ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "DISCORD_GATEWAY_URL", "HIPCOACH_LOG_LEVEL"):
+        assert any(name in p for p in problems), name
+    assert secret not in result.stdout + result.stderr and "not a token" not in result.stdout
+
+
+def test_check_finds_a_content_entry_with_a_missing_field(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    exercises = content / "exercises.yaml"
+    text = exercises.read_text()
+    exercises.write_text(text.replace('  dose: "8-10 slow switches each side"\n', "", 1))
+    result = run("check", cwd=tmp_path, HIPCOACH_CONTENT=str(content))
+    assert result.returncode == 1
+    assert any("exercises.yaml" in line and "90-90-switches" in line for line in result.stdout.splitlines())
+
+
+async def test_check_finds_an_unknown_stored_time_zone_and_a_pending_migration(tmp_path):
+    db = tmp_path / "h.db"
+    await make_db(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE reminders SET timezone = 'Mars/Olympus_Mons'")
+    result = run("check", cwd=tmp_path, HIPCOACH_DB=str(db))
+    assert result.returncode == 1
+    assert "reminders uses the unknown time zone 'Mars/Olympus_Mons'" in result.stdout
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        conn.executescript(MIGRATIONS[0][2])
+        conn.execute("INSERT INTO schema_version VALUES (1, 'then')")
+    result = run("check", cwd=tmp_path, HIPCOACH_DB=str(old))
+    assert result.returncode == 0, result.stdout
+    assert f"schema 1 -> {MIGRATIONS[-1][0]} at next start" in result.stdout
+    with sqlite3.connect(old) as conn:  # check only looked: the file itself is not migrated
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+
+
+async def test_backup_is_a_consistent_copy_while_the_bot_keeps_writing(tmp_path):
+    db = tmp_path / "live.db"
+    await make_db(db)
+    repo = await SQLiteRepository.open(db)
+    writing = True
+
+    async def keep_writing() -> int:
+        n = 0
+        while writing:
+            n += 1
+            await repo.begin_turn(f"telegram:{1000 + n}", "someone", NOW)
+            await asyncio.sleep(0)
+        return n
+
+    writer = asyncio.create_task(keep_writing())
+    await asyncio.sleep(0.2)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "backup",
+        str(tmp_path / "copy.db"),
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HIPCOACH_DB": str(db)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    writing = False
+    written = await writer
+    await repo.close()
+    assert proc.returncode == 0, err.decode()
+    assert "Backed up" in out.decode()
+    with sqlite3.connect(tmp_path / "copy.db") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        users = copy.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        assert copy.execute("SELECT COUNT(*) FROM reminders").fetchone()[0] == 1
+    assert 1 <= users <= written + 1  # a moment's state, with no half-written rows
+    assert not (tmp_path / "copy.db.partial").exists()
+
+
+def test_backup_without_a_database_says_so(tmp_path):
+    result = run("backup", str(tmp_path / "copy.db"), cwd=tmp_path, HIPCOACH_DB=str(tmp_path / "missing.db"))
+    assert result.returncode == 1 and "no database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_logs_are_one_object_per_line_with_the_event_fields_and_no_token(tmp_path):
+    import json
+    import logging
+
+    from bot.app import JsonFormatter, RedactSecrets
+
+    token = "123456789:AAH-this-is-a-fake-token-for-the-test-only"
+    record = logging.LogRecord(
+        "bot.x", logging.WARNING, __file__, 1, "event=send_failed platform=telegram url=%s", (f"/bot{token}/x",), None
+    )
+    RedactSecrets([token]).filter(record)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line and token not in line
+    data = json.loads(line)
+    assert data["event"] == "send_failed" and data["platform"] == "telegram" and data["level"] == "WARNING"
