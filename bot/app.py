@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
+from bot.core.challenges import Challenges
 from bot.core.coach import Coach
 from bot.core.content import DEFAULT_CONTENT_DIR, Content, load_content
 from bot.core.delivery import Dispatcher, Sender
 from bot.core.knowledge import Knowledge, load_synonyms
 from bot.core.ports import Clock, system_clock
 from bot.core.reminders import Reminders
-from bot.scheduling import MinuteTicker
+from bot.scheduling import MinuteTicker, together
 from bot.storage.sqlite import SQLiteRepository
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class App:
     reminders: Reminders
     senders: dict[str, Sender]
     ticker: MinuteTicker
+    challenges: Challenges
 
     def start_scheduler(self) -> None:
         self.ticker.start()
@@ -56,8 +58,10 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock) -> 
     repo = await SQLiteRepository.open(db_path or os.environ.get("HIPCOACH_DB") or DEFAULT_DB)
     senders: dict[str, Sender] = {}  # adapters register themselves before the scheduler starts
     reminders = Reminders(content, repo, Dispatcher(senders, repo, clock))
-    coach = Coach(content, knowledge, repo, clock, reminders=reminders)
-    return App(coach, repo, reminders, senders, MinuteTicker(reminders.tick, clock))
+    challenges = Challenges(content, repo, senders)  # the same senders dict: channel posts go through it too
+    coach = Coach(content, knowledge, repo, clock, reminders=reminders, challenges=challenges)
+    ticker = MinuteTicker(together(reminders.tick, challenges.tick), clock)
+    return App(coach, repo, reminders, senders, ticker, challenges)
 
 
 # Telegram bot tokens look like 123456789:AA...; Discord's are three dot-separated base64 parts.

@@ -22,6 +22,25 @@ from bot.core.ports import Clock
 log = logging.getLogger(__name__)
 
 
+def together(*ticks: Callable[[datetime], Awaitable[object]]) -> Callable[[datetime], Awaitable[list]]:
+    """One minute tick running several (reminders, challenge posts) side by side; one failing does not
+    stop the others (each failure is logged)."""
+
+    async def tick(now: datetime) -> list:
+        results = await asyncio.gather(*(t(now) for t in ticks), return_exceptions=True)
+        for t, result in zip(ticks, results, strict=True):
+            if isinstance(result, Exception):
+                log.error(
+                    "event=tick_failed part=%s error=%s",
+                    getattr(t, "__qualname__", "?"),
+                    type(result).__name__,
+                    exc_info=result,
+                )
+        return results
+
+    return tick
+
+
 class MinuteTicker:
     def __init__(self, tick: Callable[[datetime], Awaitable[object]], clock: Clock) -> None:
         self._tick = tick

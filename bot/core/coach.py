@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, replace
 
 from bot.core import intents
+from bot.core.challenges import PREFIX as CHALLENGE_PREFIX
+from bot.core.challenges import STOPPED_NOTICE, Challenges
 from bot.core.choices import exercise_choices, timezone_choices
 from bot.core.content import Content, Topic
 from bot.core.conversation import AREA_GOAL, Conversations, Turn
@@ -47,6 +49,7 @@ COMMANDS = (
     "streak",
     "progress",
     "timezone",
+    "challenge",
 )
 # Words that only say "tell me about this exercise"; anything else means the message is about more.
 LOOKUP_WORDS = frozenset(
@@ -71,7 +74,10 @@ REMINDER_COMMANDS = {
     "progress": "streak",
     "timezone": "timezone",
 }
-NOTICES = {"reminders_paused_unreachable": "remind_notice_unreachable"}
+NOTICES = {
+    "reminders_paused_unreachable": "remind_notice_unreachable",
+    STOPPED_NOTICE: "challenge_notice_stopped",
+}
 # Words that say "an exercise" when a bare name is ambiguous ("pigeon pose" vs "pigeons on my balcony").
 EXERCISE_CONTEXT = frozenset(
     "stretch stretches stretching pose exercise exercises move drill position form "
@@ -97,6 +103,7 @@ class Coach:
         clock: Clock = system_clock,
         thresholds: Thresholds = Thresholds(),
         reminders: Reminders | None = None,
+        challenges: Challenges | None = None,
     ) -> None:
         self.content = content
         self.knowledge = knowledge
@@ -106,6 +113,7 @@ class Coach:
         self.msg = content.messages
         self.flows = Conversations(content, repo)
         self.reminders = reminders or Reminders(content, repo)
+        self.challenges = challenges or Challenges(content, repo)
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -173,6 +181,8 @@ class Coach:
             return self.flows.confirm_forget(turn)
         if command in REMINDER_COMMANDS:
             return await self._reminder_command(turn, REMINDER_COMMANDS[command], args)
+        if command == "challenge":
+            return await self.challenges.command(turn, args)
         shown = command[:32]
         return [Reply(self.msg["unknown_command"].format(command=shown) + "\n" + self.msg["help"])]
 
@@ -242,6 +252,8 @@ class Coach:
             return (
                 await self.reminders.apply_zone(turn, zone_name) if zone_name else [Reply(self.msg["expired_button"])]
             )
+        if kind == CHALLENGE_PREFIX:
+            return await self.challenges.button(turn, rest)
         if kind == "c" and rest in COMMANDS:
             return await self._on_command(turn, rest, "")
         return [Reply(self.msg["expired_button"])]

@@ -76,6 +76,38 @@ class Repository(Protocol):
     async def add_checkins(self, user_key: str, rows: list[tuple[date, str]], now: datetime) -> bool: ...
     async def set_notice(self, user_key: str, notice: str | None) -> None: ...
 
+    # Group challenges (see bot/storage/sqlite_challenges.py).
+    async def add_challenge(self, challenge: Challenge, now: datetime) -> Challenge | None:
+        """Insert; None when the channel already has an active challenge (one per channel, atomically)."""
+
+    async def get_challenge(self, challenge_id: int) -> Challenge | None: ...
+    async def challenges_in(self, platform: str, space: str, limit: int = 20) -> list[Challenge]: ...
+    async def challenges_joined(self, platform: str, user_key: str) -> list[Challenge]: ...
+    async def change_challenge(
+        self, challenge_id: int, expected: str, status: str, final_day: int | None, now: datetime
+    ) -> bool: ...
+    async def join_challenge(
+        self, challenge_id: int, user_key: str, display_name: str, joined_day: int, now: datetime
+    ) -> str: ...
+    async def leave_challenge(self, challenge_id: int, user_key: str, now: datetime) -> bool: ...
+    async def get_participant(self, challenge_id: int, user_key: str) -> Participant | None: ...
+    async def challenge_check_in(
+        self, challenge_id: int, user_key: str, display_name: str, day: int, joined_day: int, now: datetime
+    ) -> tuple[bool, bool, Participant]: ...
+    async def leaderboard(self, challenge_id: int, limit: int) -> list[Participant]: ...
+    async def participant_rank(self, participant: Participant) -> int: ...
+    async def member_count(self, challenge_id: int) -> int: ...
+    async def challenge_numbers(self, challenge_id: int, day: int, finish_days: int) -> ChallengeNumbers: ...
+    async def finishers(self, challenge_id: int, min_days: int, limit: int) -> list[Participant]: ...
+    async def due_challenges(self, now: datetime, limit: int) -> list[Challenge]: ...
+    async def claim_challenge_posts(self, plans: list[PostPlan], now: datetime) -> dict[int, int]: ...
+    async def finish_challenge_post(
+        self, post_id: int, status: str, error: str | None, now: datetime, retry_at: datetime | None = None
+    ) -> None: ...
+    async def resendable_posts(self, now: datetime, stale_before: datetime) -> list[ChallengePost]: ...
+    async def give_up_post(self, post: ChallengePost, status: str, now: datetime) -> None: ...
+    async def reclaim_post(self, post: ChallengePost, now: datetime) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Reminder:
@@ -107,3 +139,79 @@ class Delivery:
     status: str  # claimed | sent | failed | blocked | missed | skipped
     attempts: int = 0
     claimed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A group challenge in one channel. next_post_utc (indexed) says when its next post is due."""
+
+    id: int
+    platform: str
+    space: str  # server / group id
+    channel: str  # where the daily posts go
+    name: str
+    days: int
+    at: time  # local post time
+    timezone: str
+    level: str  # beginner | intermediate
+    start_date: date  # local date of day 1
+    status: str = "active"  # active (scheduled or running) | finished | ended | cancelled | stopped
+    organiser_key: str | None = None  # None after the organiser used /forget
+    organiser_chat: str | None = None  # their personal chat, for "I had to stop it"
+    next_post_day: int = 1  # 1..days: daily post of that day; days + 1: the final summary
+    next_post_utc: datetime | None = None
+    final_day: int | None = None  # days the challenge ran, once it is over
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A member's place in a challenge, with aggregates kept up to date by each check-in."""
+
+    challenge_id: int
+    user_key: str
+    display_name: str
+    status: str  # in | left
+    joined_day: int
+    days_done: int = 0
+    streak: int = 0  # consecutive challenge days ending at last_day
+    best_streak: int = 0
+    last_day: int | None = None
+    reached_at: datetime | None = None  # when days_done reached its value (leaderboard ties)
+
+
+@dataclass(frozen=True)
+class ChallengeNumbers:
+    participants: int  # members in the challenge now
+    eligible: int  # members who had joined by `day`
+    done_on_day: int  # of those, checked in for `day`
+    perfect: int  # members with at least `finish_days` days done
+    days_done: int  # check-ins of all members
+    possible: int  # sum over members of the days they could have checked in (up to `day`)
+    best: Participant | None  # longest streak
+
+
+@dataclass(frozen=True)
+class PostPlan:
+    """One due post: days skipped since the last one (missed), the one to claim, where the schedule goes next."""
+
+    challenge: Challenge
+    missed: tuple[tuple[int, datetime], ...]
+    day: int
+    kind: str  # daily | final
+    scheduled: datetime
+    status: str  # claimed | missed
+    next_day: int
+    next_utc: datetime | None
+    new_status: str  # the challenge's status after this post
+
+
+@dataclass(frozen=True)
+class ChallengePost:
+    id: int
+    challenge_id: int
+    day: int
+    kind: str
+    scheduled_utc: datetime
+    status: str  # claimed | sent | retry | failed | blocked | missed
+    attempts: int
+    claimed_at: datetime

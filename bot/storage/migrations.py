@@ -88,5 +88,90 @@ MIGRATIONS.append(
     )
 )
 
-# Tables holding rows about one user, keyed by user_key; /forget and /export walk this list.
-USER_TABLES = ["deliveries", "reminders", "checkins", "conversation_state", "profiles", "users"]
+MIGRATIONS.append(
+    (
+        3,
+        "group challenges: challenges, participants with aggregates, check-ins, post log",
+        """
+        CREATE TABLE challenges (
+            id             INTEGER PRIMARY KEY,
+            platform       TEXT NOT NULL,
+            space          TEXT NOT NULL,
+            channel        TEXT NOT NULL,
+            name           TEXT NOT NULL,
+            days           INTEGER NOT NULL,
+            local_time     TEXT NOT NULL,
+            timezone       TEXT NOT NULL,
+            level          TEXT NOT NULL,
+            start_date     TEXT NOT NULL,
+            status         TEXT NOT NULL DEFAULT 'active',
+            organiser_key  TEXT,
+            organiser_chat TEXT,
+            next_post_day  INTEGER NOT NULL DEFAULT 1,
+            next_post_utc  TEXT,
+            final_day      INTEGER,
+            created_at     TEXT NOT NULL,
+            updated_at     TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX challenges_one_active ON challenges (platform, channel) WHERE status = 'active';
+        CREATE INDEX challenges_next_post ON challenges (next_post_utc);
+        CREATE INDEX challenges_space ON challenges (platform, space);
+        CREATE INDEX challenges_organiser ON challenges (organiser_key);
+        CREATE TABLE challenge_participants (
+            challenge_id  INTEGER NOT NULL REFERENCES challenges(id) ON DELETE CASCADE,
+            user_key      TEXT NOT NULL REFERENCES users(user_key) ON DELETE CASCADE,
+            display_name  TEXT NOT NULL DEFAULT '',
+            status        TEXT NOT NULL DEFAULT 'in',
+            joined_day    INTEGER NOT NULL,
+            joined_at     TEXT NOT NULL,
+            days_done     INTEGER NOT NULL DEFAULT 0,
+            streak        INTEGER NOT NULL DEFAULT 0,
+            best_streak   INTEGER NOT NULL DEFAULT 0,
+            last_day      INTEGER,
+            reached_at    TEXT NOT NULL,
+            PRIMARY KEY (challenge_id, user_key)
+        );
+        CREATE INDEX challenge_participants_rank
+            ON challenge_participants (challenge_id, status, days_done DESC, reached_at, user_key);
+        CREATE INDEX challenge_participants_user ON challenge_participants (user_key);
+        CREATE TABLE challenge_checkins (
+            challenge_id INTEGER NOT NULL REFERENCES challenges(id) ON DELETE CASCADE,
+            user_key     TEXT NOT NULL REFERENCES users(user_key) ON DELETE CASCADE,
+            day          INTEGER NOT NULL,
+            at_utc       TEXT NOT NULL,
+            PRIMARY KEY (challenge_id, user_key, day)
+        );
+        CREATE INDEX challenge_checkins_day ON challenge_checkins (challenge_id, day);
+        CREATE INDEX challenge_checkins_user ON challenge_checkins (user_key);
+        CREATE TABLE challenge_posts (
+            id            INTEGER PRIMARY KEY,
+            challenge_id  INTEGER NOT NULL REFERENCES challenges(id) ON DELETE CASCADE,
+            day           INTEGER NOT NULL,
+            kind          TEXT NOT NULL,
+            scheduled_utc TEXT NOT NULL,
+            status        TEXT NOT NULL,
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            claimed_at    TEXT NOT NULL,
+            claim_token   TEXT,
+            finished_at   TEXT,
+            error         TEXT,
+            UNIQUE (challenge_id, day, kind)
+        );
+        CREATE INDEX challenge_posts_status ON challenge_posts (status, claimed_at);
+        CREATE INDEX challenge_posts_token ON challenge_posts (claim_token)
+        """,
+    )
+)
+
+# Tables holding rows about one user, keyed by user_key; /forget and /export walk this list. Challenges a user
+# organised are not theirs alone: /forget keeps them running and clears organiser_key (see forget_user).
+USER_TABLES = [
+    "challenge_checkins",
+    "challenge_participants",
+    "deliveries",
+    "reminders",
+    "checkins",
+    "conversation_state",
+    "profiles",
+    "users",
+]

@@ -15,6 +15,7 @@ import aiosqlite
 
 from bot.core.ports import Profile
 from bot.storage.migrations import MIGRATIONS, USER_TABLES
+from bot.storage.sqlite_challenges import ChallengeSQL
 from bot.storage.sqlite_reminders import ReminderSQL
 from bot.storage.turn_cache import TurnCache
 
@@ -34,7 +35,7 @@ async def _enable_wal(conn: aiosqlite.Connection, attempts: int = 50) -> None:
             await asyncio.sleep(0.02 * (attempt + 1))
 
 
-class SQLiteRepository(ReminderSQL):
+class SQLiteRepository(ReminderSQL, ChallengeSQL):
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self._db = conn
         self.path = path
@@ -193,6 +194,8 @@ class SQLiteRepository(ReminderSQL):
         for table in USER_TABLES:
             rows = await self._db.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE user_key = ?", (user_key,))
             counts[table] = rows[0][0]
+        rows = await self._db.execute_fetchall("SELECT COUNT(*) FROM challenges WHERE organiser_key = ?", (user_key,))
+        counts["challenges_organised"] = rows[0][0]
         return counts
 
     async def forget_user(self, user_key: str) -> int:
@@ -202,4 +205,5 @@ class SQLiteRepository(ReminderSQL):
             for table in USER_TABLES:
                 cur = await db.execute(f"DELETE FROM {table} WHERE user_key = ?", (user_key,))
                 deleted += cur.rowcount
+            deleted += await self.forget_organiser(db, user_key)
         return deleted
