@@ -9,6 +9,7 @@ on the client, so a button keeps working after a restart without any per-message
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import json
 import logging
@@ -28,6 +29,8 @@ from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
 from bot.core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
+# discord.py warns at every start that voice needs extra packages; a coach never speaks.
+logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT be supported" not in record.getMessage())
 
 PLATFORM = "discord"
 MAX_TEXT = 2000
@@ -52,6 +55,7 @@ UNREACHABLE = {
 ORGANISER_ROLE = "Challenge Organiser"
 NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+TOO_FAST = "You're sending messages faster than I can answer; give me a few seconds."
 POSTED = "Posted in <#{channel}>."
 
 
@@ -571,17 +575,22 @@ class DiscordAdapter:
 
     async def on_command(self, interaction: discord.Interaction, command: str, args: str = "") -> None:
         incoming = incoming_from_interaction(interaction, command=command, args=args.strip())
-        await self._answer(interaction, incoming, pressed=False)
+        await self._answer(interaction, incoming)
 
     async def on_button(self, interaction: discord.Interaction, owner: int | None, data: str) -> None:
         if owner is not None and owner != interaction.user.id:
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return
-        await self._answer(interaction, incoming_from_interaction(interaction, button=data), pressed=True)
+        incoming = incoming_from_interaction(interaction, button=data)
+        await self._answer(interaction, incoming, Press.OWN if owner is not None else Press.SHARED)
 
-    async def _answer(self, interaction: discord.Interaction, incoming: Incoming, pressed: bool) -> None:
-        """Answer within Discord's 3 s: straight away when the core is quick, else defer and follow up."""
-        ephemeral = interaction.guild is not None and not pressed or _is_ephemeral(interaction)
+    async def _answer(self, interaction: discord.Interaction, incoming: Incoming, press: Press | None = None) -> None:
+        """Answer within Discord's 3 s: straight away when the core is quick, else defer and follow up.
+
+        Commands and presses on shared posts (a challenge's Done button) answer privately in servers, so a
+        channel is not flooded with everyone's confirmations; a person's own buttons answer where they are."""
+        in_server = interaction.guild is not None
+        ephemeral = _is_ephemeral(interaction) or (in_server and press is not Press.OWN)
         user_id = interaction.user.id
 
         async def turn() -> list[Reply]:
@@ -591,26 +600,29 @@ class DiscordAdapter:
         work = asyncio.ensure_future(turn())
         done, _ = await asyncio.wait({work}, timeout=self.defer_after)
         if not done:
-            if pressed:
+            if press is Press.OWN:
                 await interaction.response.defer()  # "thinking" on the button, the message stays
             else:
                 await interaction.response.defer(ephemeral=ephemeral, thinking=True)
             log.info("event=interaction_deferred platform=discord user=%s", incoming.user_key)
         replies = await work
-        await self._deliver(interaction, replies, ephemeral=ephemeral, pressed=pressed)
+        await self._deliver(interaction, replies, ephemeral=ephemeral, press=press)
 
-    async def _deliver(self, interaction: discord.Interaction, replies: list[Reply], ephemeral: bool, pressed: bool):
+    async def _deliver(
+        self, interaction: discord.Interaction, replies: list[Reply], ephemeral: bool, press: Press | None
+    ) -> None:
         owner = interaction.user.id
-        original_pending = interaction.response.is_done() and not pressed  # a "thinking..." placeholder to fill
+        response = interaction.response
+        # after a "thinking..." deferral there is a placeholder message to fill first
+        original_pending = response.is_done() and press is not Press.OWN
         posted = []
         for reply in replies:
             if reply.channel:
                 await self.post_in_channel(int(reply.channel), reply)
                 posted.append(reply.channel)
                 continue
-            edit = pressed and reply.edit
+            edit = press is Press.OWN and reply.edit  # a shared post is never rewritten for one person
             for out in render(reply, owner):
-                response = interaction.response
                 if edit and not response.is_done():
                     await response.edit_message(**out.kwargs())
                 elif edit:
@@ -623,10 +635,20 @@ class DiscordAdapter:
                 else:
                     await interaction.followup.send(**_sendable(out), ephemeral=ephemeral)
                 edit = False  # a split reply: the rest follow as new messages
-        if posted and not interaction.response.is_done():  # every interaction gets an answer
-            await interaction.response.send_message(POSTED.format(channel=posted[0]), ephemeral=True)
-        elif posted and original_pending:
-            await interaction.edit_original_response(content=POSTED.format(channel=posted[0]))
+        # every interaction gets an answer, even when the core had nothing to say to the person
+        quiet = POSTED.format(channel=posted[0]) if posted else TOO_FAST
+        if not response.is_done():
+            if press is Press.OWN and not posted:
+                await response.defer()  # acknowledge the press silently
+            else:
+                await response.send_message(quiet, ephemeral=True)
+        elif original_pending:
+            await interaction.edit_original_response(content=quiet)
+
+
+class Press(enum.Enum):
+    OWN = "own"  # a button on an answer to this person
+    SHARED = "shared"  # a button on a public post, for everyone in the channel
 
 
 def _sendable(out: Outgoing) -> dict:
