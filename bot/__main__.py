@@ -134,7 +134,7 @@ async def _ask_jsonl(stdin, stdout) -> int:
 
 async def _run(settings: Settings) -> int:
     """Every platform whose token is set, in one process; the terminal chat when none is."""
-    app = await build_app(settings.db_path)
+    app = await build_app(settings.db_path, settings=settings)
     adapters = make_adapters(app, settings)
     if not adapters:
         return await _chat(app)
@@ -145,7 +145,7 @@ async def _run(settings: Settings) -> int:
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     try:
-        await serve(app, adapters, stop)
+        await serve(app, adapters, stop, (settings.http_host, settings.http_port) if settings.http_port else None)
     finally:
         await app.close()
     return 0

@@ -18,6 +18,8 @@ from bot.core.delivery import Dispatcher, Sender
 from bot.core.knowledge import Knowledge, load_synonyms
 from bot.core.ports import Clock, system_clock
 from bot.core.reminders import Reminders
+from bot.core.throttle import Throttle
+from bot.observability import HealthServer, Metrics
 from bot.scheduling import MinuteTicker, together
 from bot.storage.sqlite import SQLiteRepository
 
@@ -43,6 +45,7 @@ class App:
     senders: dict[str, Sender]
     ticker: MinuteTicker
     challenges: Challenges
+    metrics: Metrics
 
     def start_scheduler(self) -> None:
         self.ticker.start()
@@ -52,16 +55,30 @@ class App:
         await self.repo.close()
 
 
-async def build_app(db_path: str | None = None, clock: Clock = system_clock) -> App:
+async def build_app(db_path: str | None = None, clock: Clock = system_clock, settings: Settings | None = None) -> App:
     """Content, storage, clock and senders in; one coach and one scheduler out. Nothing global."""
+    settings = settings or Settings.from_env()
     content, knowledge = build_knowledge()
     repo = await SQLiteRepository.open(db_path or os.environ.get("HIPCOACH_DB") or DEFAULT_DB)
+    metrics = Metrics()
     senders: dict[str, Sender] = {}  # adapters register themselves before the scheduler starts
-    reminders = Reminders(content, repo, Dispatcher(senders, repo, clock))
+    reminders = Reminders(content, repo, Dispatcher(senders, repo, clock, on_outcome=metrics.delivery))
     challenges = Challenges(content, repo, senders)  # the same senders dict: channel posts go through it too
-    coach = Coach(content, knowledge, repo, clock, reminders=reminders, challenges=challenges)
+    throttle = Throttle(settings.flood_burst, settings.flood_rate) if settings.flood_rate > 0 else None
+    if throttle is not None:
+        metrics.throttled = throttle.refused
+    coach = Coach(
+        content,
+        knowledge,
+        repo,
+        clock,
+        reminders=reminders,
+        challenges=challenges,
+        throttle=throttle,
+        on_turn=metrics.turn,
+    )
     ticker = MinuteTicker(together(reminders.tick, challenges.tick), clock)
-    return App(coach, repo, reminders, senders, ticker, challenges)
+    return App(coach, repo, reminders, senders, ticker, challenges, metrics)
 
 
 # Telegram bot tokens look like 123456789:AA...; Discord's are three dot-separated base64 parts.
@@ -191,10 +208,17 @@ async def _start_with_retry(adapter, stop: asyncio.Event, first_delay: float = 1
                 delay = min(max_delay, delay * 2)
 
 
-async def serve(app: App, adapters: list, stop: asyncio.Event) -> None:
-    """Run every platform, the scheduler and one database in this loop until `stop` is set."""
+async def serve(app: App, adapters: list, stop: asyncio.Event, http: tuple[str, int] | None = None) -> None:
+    """Run every platform, the scheduler and one database in this loop until `stop` is set; with `http`
+    (host, port), also /healthz and /metrics."""
     for adapter in adapters:
         app.senders[adapter.platform] = adapter.sender
+    health = None
+    if http is not None:
+        health = HealthServer(
+            app.metrics, app.repo.ping, lambda: {a.platform: a.connected for a in adapters}, host=http[0], port=http[1]
+        )
+        await health.start()
     app.start_scheduler()
     starting = [asyncio.create_task(_start_with_retry(a, stop)) for a in adapters]
     await stop.wait()
@@ -207,3 +231,5 @@ async def serve(app: App, adapters: list, stop: asyncio.Event) -> None:
             await adapter.stop()
         except Exception as exc:
             log.warning("event=platform_stop_failed error=%s", type(exc).__name__)
+    if health is not None:
+        await health.stop()

@@ -33,6 +33,22 @@ def _optional_id(value: str, name: str) -> int | None:
     return int(value)
 
 
+def _number(kind: type, value: str, name: str):
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not '{value[:20]}'") from None
+    if number < 0:
+        raise ValueError(f"{name} must not be negative")
+    return number
+
+
+def _port(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise ValueError(f"{name} must be a port number (1-65535), or 0 for none")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, read once from the environment (after .env). .env.example documents each."""
@@ -45,6 +61,10 @@ class Settings:
     telegram_webhook_listen: str = "0.0.0.0:8443"
     telegram_webhook_secret: str = ""
     telegram_rate_limit: float = 30.0  # messages/s overall; 0 turns the limiter off (own Bot API server)
+    flood_burst: int = 8  # messages one person may send in a row before the coach slows them down
+    flood_rate: float = 1.0  # messages per second sustained per person; 0 turns flood protection off
+    http_host: str = "127.0.0.1"
+    http_port: int = 0  # /healthz and /metrics; 0 = no HTTP port
     discord_token: str = ""
     discord_guild_id: int | None = None  # sync slash commands to this server only (instant, for development)
     discord_api_base_url: str = "https://discord.com/api/v10"
@@ -66,7 +86,13 @@ class Settings:
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
             telegram_webhook_listen=get("TELEGRAM_WEBHOOK_LISTEN", defaults.telegram_webhook_listen),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
-            telegram_rate_limit=float(get("TELEGRAM_RATE_LIMIT", str(defaults.telegram_rate_limit))),
+            telegram_rate_limit=_number(
+                float, get("TELEGRAM_RATE_LIMIT", str(defaults.telegram_rate_limit)), "TELEGRAM_RATE_LIMIT"
+            ),
+            flood_burst=_number(int, get("HIPCOACH_FLOOD_BURST", str(defaults.flood_burst)), "HIPCOACH_FLOOD_BURST"),
+            flood_rate=_number(float, get("HIPCOACH_FLOOD_RATE", str(defaults.flood_rate)), "HIPCOACH_FLOOD_RATE"),
+            http_host=get("HIPCOACH_HTTP_HOST", defaults.http_host),
+            http_port=_port(get("HIPCOACH_HTTP_PORT", "0"), "HIPCOACH_HTTP_PORT"),
             discord_token=get("DISCORD_BOT_TOKEN", ""),
             discord_guild_id=_optional_id(get("DISCORD_GUILD_ID", ""), "DISCORD_GUILD_ID"),
             discord_api_base_url=get("DISCORD_API_BASE_URL", defaults.discord_api_base_url),

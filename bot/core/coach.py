@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.core import intents
@@ -26,6 +27,7 @@ from bot.core.routines import exercise_card, parse_routine_button, routine_overv
 from bot.core.safety import LEVELS, NONE, URGENT
 from bot.core.schedule_text import parse_reminder_request, resolve_timezone
 from bot.core.text import MAX_TEXT_CHARS, words
+from bot.core.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ REMINDER_COMMANDS = {
     "progress": "streak",
     "timezone": "timezone",
 }
+# The command line and the terminal chat have one local user, who cannot flood anyone else.
+LOCAL_PLATFORMS = frozenset({"cli", "terminal"})
 NOTICES = {
     "reminders_paused_unreachable": "remind_notice_unreachable",
     STOPPED_NOTICE: "challenge_notice_stopped",
@@ -104,6 +108,8 @@ class Coach:
         thresholds: Thresholds = Thresholds(),
         reminders: Reminders | None = None,
         challenges: Challenges | None = None,
+        throttle: Throttle | None = None,
+        on_turn: Callable[[str, float], None] | None = None,
     ) -> None:
         self.content = content
         self.knowledge = knowledge
@@ -114,6 +120,8 @@ class Coach:
         self.flows = Conversations(content, repo)
         self.reminders = reminders or Reminders(content, repo)
         self.challenges = challenges or Challenges(content, repo)
+        self.throttle = throttle  # None: no flood limit (tests, the local CLI)
+        self.on_turn = on_turn  # metrics: (platform, seconds) after every answered turn
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -127,6 +135,11 @@ class Coach:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         started = time.perf_counter()
+        if self.throttle is not None and incoming.platform not in LOCAL_PLATFORMS:
+            verdict = self.throttle.check(incoming.user_key)
+            if verdict != "ok":  # before any database work: a flood costs next to nothing
+                log.info("event=throttled platform=%s user=%s", incoming.platform, incoming.user_key)
+                return [Reply(self.msg["too_fast"])] if verdict == "notice" else []
         try:
             now = self.clock()
             first, profile, state = await self.repo.begin_turn(incoming.user_key, incoming.display_name[:128], now)
@@ -148,7 +161,10 @@ class Coach:
             # Never a traceback in the chat; the log has it (without the message text).
             log.exception("event=handle_failed platform=%s user=%s", incoming.platform, incoming.user_key)
             replies = [Reply(self.msg["error"])]
-        log.debug("event=handled user=%s ms=%.2f", incoming.user_key, (time.perf_counter() - started) * 1000)
+        elapsed = time.perf_counter() - started
+        if self.on_turn is not None:
+            self.on_turn(incoming.platform, elapsed)
+        log.debug("event=handled user=%s ms=%.2f", incoming.user_key, elapsed * 1000)
         return replies
 
     # -- commands ----------------------------------------------------------------------------

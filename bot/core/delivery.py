@@ -89,8 +89,10 @@ class Dispatcher:
         max_in_flight: int = 64,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        on_outcome: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.senders = senders
+        self.on_outcome = on_outcome  # metrics: (platform, status, seconds late) for every finished delivery
         self.store = log_store
         self.clock = clock
         self.max_attempts = max_attempts
@@ -148,6 +150,8 @@ class Dispatcher:
                 result = SendResult(RETRY, error=type(exc).__name__)
             if result.status == RETRY and attempt < self.max_attempts:
                 stats.retries += 1
+                if self.on_outcome is not None:
+                    self.on_outcome(job.target.platform, RETRY, 0.0)
                 delay = max(result.retry_after or 0.0, self.base_backoff * 2 ** (attempt - 1))
                 queue.put_nowait((self.monotonic() + delay, attempt + 1, job))
                 return
@@ -161,6 +165,8 @@ class Dispatcher:
         late = max(0, int((now - job.scheduled).total_seconds()))
         await self.store.finish_delivery(job.delivery_id, status, attempts, late, error, now)
         stats.outcomes[job.delivery_id] = status
+        if self.on_outcome is not None:
+            self.on_outcome(job.target.platform, status, late)
         if status == SENT:
             stats.sent += 1
         elif status == BLOCKED:

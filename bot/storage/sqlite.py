@@ -73,6 +73,11 @@ class SQLiteRepository(ReminderSQL, ChallengeSQL):
     async def close(self) -> None:
         await self._db.close()
 
+    async def ping(self) -> bool:
+        """The database answers a query (health checks)."""
+        rows = await self._db.execute_fetchall("SELECT 1")
+        return rows[0][0] == 1
+
     async def schema_version(self) -> int:
         await self._db.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
