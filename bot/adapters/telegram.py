@@ -8,6 +8,7 @@ scheduler; stop() shuts it down in reverse order so an update already fetched is
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import os
@@ -32,7 +33,7 @@ from telegram.ext import MessageHandler as PTBMessageHandler
 from bot.adapters import chunks
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
-from bot.core.messages import Incoming, Reply
+from bot.core.messages import Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # opt in to RetryAfter.retry_after as a timedelta (PTB 22.2+)
@@ -82,8 +83,15 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
+    return _markup(reply.buttons)
+
+
+@functools.lru_cache(maxsize=1024)
+def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    # PTB objects are immutable once built and most answers carry one of a few layouts, so one
+    # markup per layout is built once instead of on every message.
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label[:64], callback_data=b.data) for b in row] for row in reply.buttons]
+        [[InlineKeyboardButton(b.label[:64], callback_data=b.data) for b in row] for row in buttons]
     )
 
 

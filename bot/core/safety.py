@@ -19,6 +19,7 @@ LEVELS = (NONE, SEE_PROFESSIONAL, URGENT)  # ascending severity
 _RANK = {level: i for i, level in enumerate(LEVELS)}
 
 GAP = r"(?:\s+\S+){0,6}?"
+_MAX_WORDS_MEMO = 50_000  # distinct words whose candidate patterns SafetyTriage remembers
 
 
 class PatternError(ValueError):
@@ -125,6 +126,19 @@ class SafetyTriage:
         self.rules = sorted(rules, key=lambda r: -_RANK[r.level])
         self.negation = negation
         self.escalations = escalations
+        # Every (rule, pattern) in the order they are tried, and per word which of them it could start
+        # (Pattern.could_match, answered once per distinct word instead of once per pattern and message).
+        self._checks = [(rule, pattern) for rule in self.rules for pattern in rule.patterns]
+        self._starting: dict[str, tuple[int, ...]] = {}
+
+    def _started_by(self, word: str) -> tuple[int, ...]:
+        found = self._starting.get(word)
+        if found is None:
+            found = tuple(i for i, (_, pattern) in enumerate(self._checks) if pattern.could_match({word}))
+            if len(self._starting) >= _MAX_WORDS_MEMO:
+                self._starting.clear()  # bounded: user text can bring any number of new words
+            self._starting[word] = found
+        return found
 
     def assess(self, text: str) -> Triage:
         toks = tokens(text)
@@ -137,16 +151,17 @@ class SafetyTriage:
         for i, tok in enumerate(toks):
             starts[pos] = i
             pos += len(tok) + 1
-        present = set(toks)
-        for rule in self.rules:
-            for pattern in rule.patterns:
-                if not pattern.could_match(present):
-                    continue
-                for hit in pattern.regex.finditer(joined):
-                    if rule.negation_window == 0 or not self.negation.negated_before(
-                        toks, starts[hit.start()], rule.negation_window
-                    ):
-                        return Triage(rule.level, rule)
+        candidates: set[int] = set()
+        for word in set(toks):
+            candidates.update(self._started_by(word))
+        checks = self._checks
+        for i in sorted(candidates):  # the rules' order: the first hit at the highest level wins
+            rule, pattern = checks[i]
+            for hit in pattern.regex.finditer(joined):
+                if rule.negation_window == 0 or not self.negation.negated_before(
+                    toks, starts[hit.start()], rule.negation_window
+                ):
+                    return Triage(rule.level, rule)
         return Triage()
 
     def wording(self, triage: Triage) -> str:

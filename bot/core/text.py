@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -81,11 +82,17 @@ def _expand(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens with contractions expanded; sentence punctuation kept as tokens."""
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=16)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Memoised for the message at hand: safety triage, the coach and the analyser each tokenise it.
     text = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).translate(_APOSTROPHES).lower()
     out: list[str] = []
     for raw in _TOKEN.findall(text):
         out.extend(_expand(raw).split())
-    return out
+    return tuple(out)
 
 
 def words(text: str) -> list[str]:
