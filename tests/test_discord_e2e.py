@@ -34,6 +34,7 @@ HIP_SUBCOMMANDS = {
     "streak",
     "goal",
     "forget",
+    "export",
     "about",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import hashlib
+import io
 import json
 import logging
 import weakref
@@ -111,9 +112,13 @@ class Outgoing:
     content: str | None = None
     embed: discord.Embed | None = None
     view: discord.ui.View | None = None
+    file: tuple[str, bytes] | None = None
 
     def kwargs(self) -> dict:
-        return {"content": self.content, "embed": self.embed, "view": self.view}
+        out = {"content": self.content, "embed": self.embed, "view": self.view}
+        if self.file is not None:  # a fresh File each time: discord.py consumes it when sending
+            out["file"] = discord.File(io.BytesIO(self.file[1]), filename=self.file[0])
+        return out
 
 
 def card_embed(text: str) -> discord.Embed | None:
@@ -130,10 +135,11 @@ def render(reply: Reply, owner: int | None) -> list[Outgoing]:
     view = buttons_view(reply, owner)
     embed = card_embed(reply.text) if reply.card else None
     if embed is not None:
-        return [Outgoing(embed=embed, view=view)]
+        return [Outgoing(embed=embed, view=view, file=reply.file)]
     parts = chunks.split_text(reply.text, MAX_TEXT, measure=lambda t: len(escape(t)))
     out = [Outgoing(content=escape(part)) for part in parts]
     out[-1].view = view
+    out[-1].file = reply.file
     return out
 
 
@@ -281,6 +287,10 @@ def hip_commands(adapter: DiscordAdapter) -> app_commands.Group:
     @hip.command(name="forget", description="Delete everything I store about you")
     async def forget(interaction: discord.Interaction) -> None:
         await run(interaction, "forget")
+
+    @hip.command(name="export", description="A copy of everything I store about you, as a JSON file")
+    async def export(interaction: discord.Interaction) -> None:
+        await run(interaction, "export")
 
     @hip.command(name="about", description="Sources, and why this is not medical advice")
     async def about(interaction: discord.Interaction) -> None:

@@ -7,6 +7,7 @@ import getpass
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.coach import Coach
@@ -17,12 +18,26 @@ PLATFORM = "terminal"
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
-def render(replies: list[Reply]) -> tuple[str, list[Button]]:
+def save_file(name: str, body: bytes, directory: Path | None = None) -> Path:
+    """An attached file (e.g. /export) is written beside where the chat runs, never over an existing one."""
+    directory = directory or Path.cwd()
+    path = directory / Path(name).name  # only the file name: a reply never picks the folder
+    stem, suffix, n = path.stem, path.suffix, 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stem}-{n}{suffix}"
+    path.write_bytes(body)
+    return path
+
+
+def render(replies: list[Reply], directory: Path | None = None) -> tuple[str, list[Button]]:
     """Reply texts, with every button numbered across the whole batch."""
     out: list[str] = []
     choices: list[Button] = []
     for reply in replies:
         out.append(reply.text)
+        if reply.file is not None:
+            out.append(f"(saved as {save_file(*reply.file, directory)})")
         for row in reply.buttons:
             for button in row:
                 choices.append(button)

@@ -7,6 +7,7 @@ fallback. Storage and the clock are injected.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -39,6 +40,7 @@ COMMANDS = (
     "ask",
     "goal",
     "forget",
+    "export",
     "about",
     "remind",
     "reminders",
@@ -169,6 +171,19 @@ class Coach:
 
     # -- commands ----------------------------------------------------------------------------
 
+    async def _export(self, turn: Turn) -> list[Reply]:
+        """Everything stored about this person, as a JSON file they can keep."""
+        key = turn.incoming.user_key
+        data = {
+            "user": key,
+            "exported_at": turn.now.isoformat(),
+            "tables": await self.repo.export_user(key),
+        }
+        body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+        rows = sum(len(v) for v in data["tables"].values())
+        name = f"hipcoach-export-{turn.now:%Y%m%d}.json"
+        return [Reply(self.msg["export_done"].format(rows=rows), file=(name, body), topic="export")]
+
     async def _on_command(self, turn: Turn, command: str, args: str) -> list[Reply]:
         args = args.strip()
         if command == "start":
@@ -195,6 +210,8 @@ class Coach:
             return self.flows.goal_question(turn)
         if command == "forget":
             return self.flows.confirm_forget(turn)
+        if command == "export":
+            return await self._export(turn)
         if command in REMINDER_COMMANDS:
             return await self._reminder_command(turn, REMINDER_COMMANDS[command], args)
         if command == "challenge":

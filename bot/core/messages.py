@@ -54,6 +54,8 @@ class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     image: bytes | None = None
+    # A file to attach: (file name, content), e.g. the user's data export as JSON.
+    file: tuple[str, bytes] | None = None
     # Replace the message the pressed button sits on (guided routines advance in place).
     edit: bool = False
     # A self-contained card whose first line is its heading (routine of the day, streak, exercise);

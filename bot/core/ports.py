@@ -44,6 +44,9 @@ class Repository(Protocol):
     async def forget_user(self, user_key: str) -> int:
         """Delete every row about the user; returns how many rows went."""
 
+    async def export_user(self, user_key: str) -> dict[str, list[dict[str, Any]]]:
+        """Every row about the user, per table (/export)."""
+
     async def count_rows(self, user_key: str) -> dict[str, int]:
         """Rows about the user per table (privacy checks and /export)."""
 

@@ -203,6 +203,22 @@ class SQLiteRepository(ReminderSQL, ChallengeSQL):
         counts["challenges_organised"] = rows[0][0]
         return counts
 
+    async def export_user(self, user_key: str) -> dict[str, list[dict]]:
+        """Every row about the user, per table, as plain values (the user's /export)."""
+        out: dict[str, list[dict]] = {}
+        for table in reversed(USER_TABLES):  # users first, then what hangs off them
+            cursor = await self._db.execute(f"SELECT * FROM {table} WHERE user_key = ?", (user_key,))
+            names = [c[0] for c in cursor.description]
+            out[table] = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+            await cursor.close()
+        cursor = await self._db.execute(
+            "SELECT id, platform, name, days, start_date, status FROM challenges WHERE organiser_key = ?", (user_key,)
+        )
+        names = [c[0] for c in cursor.description]
+        out["challenges_organised"] = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        await cursor.close()
+        return out
+
     async def forget_user(self, user_key: str) -> int:
         self._turns.drop(user_key)
         deleted = 0
