@@ -13,19 +13,21 @@ import html
 import logging
 import os
 import secrets
+import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import (
     BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
 from telegram.ext import MessageHandler as PTBMessageHandler
@@ -56,9 +58,13 @@ COMMANDS = [
     ("streak", "Your streak and the last weeks"),
     ("timezone", "Set your time zone: /timezone Berlin"),
     ("goal", "Set your goal and level"),
+    ("challenge", "Group challenge: /challenge join, done, leaderboard"),
+    ("export", "A copy of everything I store about you"),
     ("forget", "Delete everything I store about you"),
     ("about", "Sources, and why this is not medical advice"),
 ]
+TOAST_LIMIT = 200  # characters Telegram shows in a callback answer
+ADMIN_CACHE_SECONDS = 300.0
 NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
 EXPIRED = "This button has expired. Send /routine or ask me anything."
 
@@ -126,6 +132,7 @@ def incoming_from_message(message: Message, username: str) -> Incoming | None:
         private=message.chat.type == ChatType.PRIVATE,
         display_name=user.first_name or user.username or "",
         at=message.date,
+        **group_context(message),
     )
     text = message.text
     if text.startswith("/"):
@@ -139,6 +146,29 @@ def incoming_from_message(message: Message, username: str) -> Incoming | None:
         if not addressed:
             return None
     return Incoming(**base, text=text)
+
+
+def group_context(message: Message) -> dict:
+    """In a group, the group is both the space and the channel (challenges run per group)."""
+    if not _is_group(message.chat.type):
+        return {}
+    return {"space": str(message.chat.id), "channel": str(message.chat.id)}
+
+
+def shared_post(message: Message) -> bool:
+    """A group post for everyone (a challenge's daily post), not an answer to one person."""
+    return _is_group(message.chat.type) and message.reply_to_message is None
+
+
+def toast_text(replies: list[Reply]) -> str | None:
+    """A press on a shared post answered by one short line: shown as a pop-up to the presser alone,
+    so a group is not flooded with everyone's check-in confirmations."""
+    if len(replies) != 1:
+        return None
+    reply = replies[0]
+    if reply.buttons or reply.channel or reply.file or reply.image or len(reply.text) > TOAST_LIMIT:
+        return None
+    return reply.text
 
 
 def button_owner_ok(query: CallbackQuery) -> bool:
@@ -241,6 +271,7 @@ class TelegramAdapter:
         self.username = ""
         self.connected = False
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
 
     def _turn_lock(self, user_id: int) -> asyncio.Lock:
         """One lock per person, alive while someone holds or waits for it."""
@@ -297,11 +328,32 @@ class TelegramAdapter:
         incoming = incoming_from_message(message, self.username)
         if incoming is None:
             return
+        if incoming.space and incoming.command == "challenge":  # only organisers may start or end one
+            incoming = replace(incoming, organiser=await self._is_admin(message.chat.id, message.from_user.id))
         async with self._turn_lock(message.from_user.id):
             replies = await self.coach.handle(incoming)
             reply_to = message.message_id if _is_group(message.chat.type) else None
             for reply in replies:
-                await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+                if reply.channel:
+                    await self.send_reply(int(reply.channel), reply)
+                else:
+                    await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+
+    async def _is_admin(self, chat_id: int, user_id: int) -> bool:
+        """Group admins organise challenges; asked of Telegram, remembered for a few minutes."""
+        key = (chat_id, user_id)
+        now = time.monotonic()
+        cached = self._admins.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            member = await self.application.bot.get_chat_member(chat_id, user_id)
+            admin = member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+        except TelegramError as exc:
+            log.info("event=admin_check_failed error=%s", type(exc).__name__)
+            return False
+        self._admins[key] = (now + ADMIN_CACHE_SECONDS, admin)
+        return admin
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -314,11 +366,9 @@ class TelegramAdapter:
         if not button_owner_ok(query):
             await query.answer(NOT_YOURS)
             return
-        try:
-            await query.answer()  # stop the spinner at once; the answer follows as messages
-        except TelegramError as exc:
-            # e.g. "query is too old" for a press queued while we were down: still act on it
-            log.info("event=callback_answer_failed error=%s", type(exc).__name__)
+        shared = shared_post(message)
+        if not shared:
+            await self._answer_callback(query)  # stop the spinner at once; the answer follows as messages
         user = query.from_user
         incoming = Incoming(
             platform=PLATFORM,
@@ -327,14 +377,30 @@ class TelegramAdapter:
             button=query.data,
             private=message.chat.type == ChatType.PRIVATE,
             display_name=user.first_name or "",
+            **group_context(message),
         )
         async with self._turn_lock(user.id):
             replies = await self.coach.handle(incoming)
+            if shared:
+                toast = toast_text(replies)
+                await self._answer_callback(query, toast)
+                if toast is not None:
+                    return
             reply_to = message.reply_to_message.message_id if message.reply_to_message else None
             for reply in replies:
-                if reply.edit and await self._edit(message, reply):
+                if reply.channel:
+                    await self.send_reply(int(reply.channel), reply)
+                elif reply.edit and not shared and await self._edit(message, reply):
                     continue
-                await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+                else:
+                    await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+
+    async def _answer_callback(self, query: CallbackQuery, text: str | None = None) -> None:
+        try:
+            await query.answer(text)
+        except TelegramError as exc:
+            # e.g. "query is too old" for a press queued while we were down: still act on it
+            log.info("event=callback_answer_failed error=%s", type(exc).__name__)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Never log the token or message text: the exception type and update id are enough.
@@ -360,6 +426,9 @@ class TelegramAdapter:
         reply_parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         if reply.image is not None:
             await with_retries(lambda: bot.send_photo(chat_id, reply.image, reply_parameters=reply_parameters))
+        if reply.file is not None:
+            name, body = reply.file
+            await with_retries(lambda: bot.send_document(chat_id, InputFile(body, filename=name)))
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1

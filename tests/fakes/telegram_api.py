@@ -446,6 +446,7 @@ class FakeTelegram:
         self._scoped_commands: dict[tuple[str, str], list[dict]] = {}
         self._injected: dict[str, deque[_Injected]] = {}
         self._blocked: set[int] = set()
+        self.admins: dict[int, set[int]] = {}  # chat id -> user ids who are administrators (getChatMember)
         self._wakeup = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
@@ -867,6 +868,8 @@ class FakeTelegram:
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
+            "getchatmember": self._get_chat_member,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -956,6 +959,68 @@ class FakeTelegram:
         self._formats[key] = (shown, fmt)
         self.sent.append(
             self._record("sendMessage", message, params, text=text, plain_text=shown, reply_to_message_id=reply_to_id)
+        )
+        return copy.deepcopy(message)
+
+    async def _get_chat_member(self, params: dict) -> dict:
+        chat_id = self._chat_id(params)
+        user_id = int(params.get("user_id") or 0)
+        if not user_id:
+            raise _bad("user_id is required")
+        status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
+        member: dict[str, Any] = {"status": status, "user": self._user(user_id, f"user{user_id}", None)}
+        if status == "administrator":
+            member.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+            )
+        return member
+
+    async def _send_document(self, params: dict) -> dict:
+        chat_id = self._chat_id(params)
+        document = params.get("document")
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params.get(document.removeprefix("attach://"))
+        if not isinstance(document, UploadedFile) or not document.data:
+            raise _bad("there is no document in the request")
+        caption = params.get("caption")
+        shown = ""
+        if caption is not None:
+            entities = params.get("caption_entities")
+            shown, _ = self._formatted(caption, params.get("parse_mode"), entities, MAX_CAPTION, caption=True)
+        message, reply_to_id = self._new_message(chat_id, params, self._check_markup(params.get("reply_markup")))
+        file_id = f"BQACAgFAKE{next(self._file_ids):06d}"
+        self._files[file_id] = {"data": document.data, "file_path": f"documents/{document.filename}"}
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": document.filename,
+            "file_size": len(document.data),
+        }
+        if shown:
+            message["caption"] = shown
+        self._messages[(chat_id, message["message_id"])] = message
+        self.sent.append(
+            self._record(
+                "sendDocument",
+                message,
+                params,
+                text=None,
+                caption=caption,
+                plain_text=shown,
+                reply_to_message_id=reply_to_id,
+                upload=document,
+            )
         )
         return copy.deepcopy(message)
 
