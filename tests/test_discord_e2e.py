@@ -344,7 +344,7 @@ async def test_python_m_bot_serves_discord_and_telegram_at_once_and_stops_on_sig
             TELEGRAM_BASE_URL=telegram.base_url,
             TELEGRAM_BASE_FILE_URL=telegram.base_file_url,
             HIPCOACH_DB=str(tmp_path / "both.db"),
-            HIPCOACH_LOG_LEVEL="INFO",
+            HIPCOACH_LOG_LEVEL="DEBUG",  # the libraries' own request logging too: tokens must still not appear
         )
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -359,6 +359,8 @@ async def test_python_m_bot_serves_discord_and_telegram_at_once_and_stops_on_sig
         try:
             await fake.wait_for(lambda: fake.is_ready and fake.commands(), timeout=20, what="the Discord side")
             await telegram.wait_for(lambda: telegram.commands is not None, timeout=20, what="the Telegram side")
+            fake.fail_next("POST /channels/*/messages", 503)  # errors get logged too
+            telegram.fail_next("sendMessage", 500)
             fake.user_message("what is fascia")
             telegram.user_message("what is fascia")
             await fake.wait_messages(1, timeout=10)
