@@ -75,3 +75,9 @@ async def test_a_server_challenge_from_start_to_leaderboard_across_a_restart(fak
         assert leaderboard["embeds"] and len(rows) == 2
         # a tie on days: sam checked in first
         assert rows[0].lower().startswith("1. sam") and rows[1].lower().startswith("2. alex")
+
+        pictured = fake.slash("challenge", subcommand="leaderboard", options={"image": True}, guild_id=GUILD_ID)
+        (with_image,) = await bot.answer_to(pictured)
+        (attachment,) = with_image["attachments"]
+        assert attachment["filename"].endswith(".png")
+        assert with_image["embeds"][0]["image"]["url"] == f"attachment://{attachment['filename']}"

@@ -59,6 +59,10 @@ async def test_a_group_challenge_with_admin_start_toasts_and_leaderboard(tmp_pat
         rows = [line for line in board["plain_text"].splitlines() if line[:2] in ("1.", "2.")]
         assert rows[0].startswith("1. Sam") and rows[1].startswith("2. Alice")
 
+        sent = await bot.say("/challenge leaderboard image", user_id=1001, chat_type="supergroup")
+        photo = next(m for m in sent if m["method"] == "sendPhoto")
+        assert photo["upload"].data[:8] == b"\x89PNG\r\n\x1a\n"
+
 
 async def test_export_arrives_as_a_json_document(tmp_path):
     clock = FakeClock(datetime(2026, 3, 27, 12, 0, tzinfo=UTC))

@@ -35,6 +35,7 @@ from bot.core.content import LEVELS_OF_SKILL, Content, Routine
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, Sender, SendResult, Target
 from bot.core.localtime import fire_instant, zone
 from bot.core.messages import Button, Reply, rows
+from bot.core.picture import leaderboard_png
 from bot.core.ports import Challenge, Participant, PostPlan, Repository
 from bot.core.reminders import GOAL_ROTATION
 from bot.core.schedule_text import format_time, parse_time, resolve_timezone
@@ -282,6 +283,11 @@ class Challenges:
         if sub == "list":
             return await self.list(turn)
         if sub in SUBCOMMANDS:
+            # "leaderboard image" (Discord: the image option) adds the board as a PNG
+            words_in = rest.lower().split()
+            wants_image = sub == "leaderboard" and bool({"image", "png", "picture", "image=true"} & set(words_in))
+            if wants_image:
+                rest = " ".join(w for w in rest.split() if w.lower() not in {"image", "png", "picture", "image=true"})
             c, problem = await self._find(turn, rest, running=sub not in ("leaderboard", "status"))
             if c is None:
                 return problem
@@ -292,7 +298,7 @@ class Challenges:
             if sub == "done":
                 return await self.done(turn, c)
             if sub == "leaderboard":
-                return await self.leaderboard(turn, c)
+                return await self.leaderboard(turn, c, image=wants_image)
             if sub == "status":
                 return await self.status(turn, c)
             return await self.stop(turn, c, summary=sub == "end")
@@ -321,6 +327,10 @@ class Challenges:
         channel = request.channel or incoming.channel
         if not channel:
             return [Reply(self.msg["challenge_private"], topic="challenge")]
+        if channel != incoming.channel and incoming.space == incoming.channel:
+            # A space that is itself the only channel (a Telegram group): any other id is another group,
+            # where this organiser has no say. (Discord's channel option only offers this server's channels.)
+            return [Reply(self.msg["challenge_bad_channel"], topic="challenge")]
         tz = zone(zone_name)
         today = turn.now.astimezone(tz).date()
         start = request.start or (today + timedelta(days=1) if request.start_word == "tomorrow" else today)
@@ -492,7 +502,7 @@ class Challenges:
             buttons = rows(Button(self.msg["challenge_done_button"], f"{PREFIX}:d:{c.id}:{today}"))
         return [Reply("\n".join(lines), buttons, topic="challenge", card=True)]
 
-    async def leaderboard(self, turn, c: Challenge) -> list[Reply]:
+    async def leaderboard(self, turn, c: Challenge, image: bool = False) -> list[Reply]:
         top = await self.repo.leaderboard(c.id, LEADERBOARD_SIZE)
         members = await self.repo.member_count(c.id)
         head = self.msg["challenge_board_head"].format(
@@ -502,15 +512,26 @@ class Challenges:
             return [Reply(head + "\n" + self.msg["challenge_board_empty"], self._join_button(c), card=True)]
         lines = [head]
         asker = turn.incoming.user_key
-        for rank, p in enumerate(top, 1):
+        ranked = list(enumerate(top, 1))
+        for rank, p in ranked:
             lines.append(self._board_row(c, rank, p, turn.now, you=p.user_key == asker))
         if all(p.user_key != asker for p in top):
             me = await self.repo.get_participant(c.id, asker)
             if me is not None and me.status == "in":
+                ranked.append((await self.repo.participant_rank(me), me))
                 lines.append("…")
-                lines.append(self._board_row(c, await self.repo.participant_rank(me), me, turn.now, you=True))
+                lines.append(self._board_row(c, ranked[-1][0], me, turn.now, you=True))
         lines.append(self.msg["challenge_board_foot"])
-        return [Reply("\n".join(lines), topic="challenge", card=True)]
+        png = self._board_png(c, head, ranked, turn.now) if image else None
+        return [Reply("\n".join(lines), topic="challenge", card=True, image=png)]
+
+    def _board_png(self, c: Challenge, head: str, ranked: list[tuple[int, Participant]], now: datetime) -> bytes:
+        rows = []
+        for rank, p in ranked:
+            percent = self.percent(c, p, now)
+            right = f"{p.days_done} day{_s(p.days_done)}  streak {self.current_streak(c, p, now)}  {percent}%"
+            rows.append((f"{rank:,}. {p.display_name}", right, percent / 100))
+        return leaderboard_png(head, rows)
 
     def _board_row(self, c: Challenge, rank: int, p: Participant, now: datetime, you: bool) -> str:
         name = p.display_name + (" (you)" if you else "")
