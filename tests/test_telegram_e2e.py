@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 class Running:
     """`python -m bot`'s serve loop in this event loop, pointed at the fake."""
 
-    def __init__(self, fake: FakeTelegram, db: Path, clock: FakeClock) -> None:
-        self.fake, self.db, self.clock = fake, db, clock
+    def __init__(self, fake: FakeTelegram, db: Path, clock: FakeClock, **env: str) -> None:
+        self.fake, self.db, self.clock, self.env = fake, db, clock, env
 
     async def __aenter__(self) -> Running:
         env = {
@@ -34,9 +34,10 @@ class Running:
             "TELEGRAM_BASE_URL": self.fake.base_url,
             "TELEGRAM_BASE_FILE_URL": self.fake.base_file_url,
             "HIPCOACH_DB": str(self.db),
+            **self.env,
         }
         settings = Settings.from_env(env)
-        self.app = await build_app(settings.db_path, clock=self.clock)
+        self.app = await build_app(settings.db_path, clock=self.clock, settings=settings)
         self.adapters = make_adapters(self.app, settings)
         self.adapter = self.adapters[0]
         self.adapter.poll_timeout = 1
@@ -46,14 +47,15 @@ class Running:
         return self
 
     async def __aexit__(self, *exc) -> None:
+        assert not self.task.done(), "the serve loop ended by itself"  # no crash
         self.stop.set()
         await asyncio.wait_for(self.task, 15)
         await self.app.close()
 
-    async def say(self, text: str, **kw) -> list[dict]:
+    async def say(self, text: str, timeout: float = 5.0, **kw) -> list[dict]:
         before = len(self.fake.sent)
         self.fake.user_message(text, **kw)
-        await self.fake.wait_for(lambda: len(self.fake.sent) > before, what=f"an answer to {text!r}")
+        await self.fake.wait_for(lambda: len(self.fake.sent) > before, timeout, what=f"an answer to {text!r}")
         await asyncio.sleep(0.2)  # let a multi-message answer finish
         return self.fake.sent[before:]
 

@@ -15,7 +15,7 @@ import io
 import json
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import discord
@@ -24,7 +24,7 @@ import discord.http
 import yarl
 from discord import app_commands
 
-from bot.adapters import chunks
+from bot.adapters import chunks, retry
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
 from bot.core.messages import Incoming, Reply
@@ -39,6 +39,7 @@ MAX_TITLE = 256
 MAX_EMBED_TEXT = 4096
 MAX_CUSTOM_ID = 100
 EMBED_COLOUR = 0x2E9E6B
+IMAGE_NAME = "hipcoach.png"  # an image reply (a leaderboard) travels as this attachment
 # Discord wants an interaction answered within 3 s; past this the answer is deferred and sent as a follow-up.
 DEFER_AFTER = 1.5
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -58,6 +59,19 @@ NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
 TOO_FAST = "You're sending messages faster than I can answer; give me a few seconds."
 POSTED = "Posted in <#{channel}>."
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: a server error discord.py gave up on (it retries only 500/502/504 itself), a 429 that
+    outlasted its own retries, a dropped connection or a timeout. Other HTTP errors are answers."""
+    if isinstance(exc, discord.HTTPException):
+        return isinstance(exc, discord.DiscordServerError) or exc.status == 429
+    return isinstance(exc, aiohttp.ClientError | TimeoutError | OSError)
+
+
+def with_retries(call):
+    """A Discord call retried through server errors, 429s that outlasted discord.py's own tries, and drops."""
+    return retry.with_retries(call, platform=PLATFORM, transient=_transient)
 
 
 def point_at(api_base: str, gateway: str) -> None:
@@ -112,12 +126,12 @@ class Outgoing:
     content: str | None = None
     embed: discord.Embed | None = None
     view: discord.ui.View | None = None
-    file: tuple[str, bytes] | None = None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
 
     def kwargs(self) -> dict:
         out = {"content": self.content, "embed": self.embed, "view": self.view}
-        if self.file is not None:  # a fresh File each time: discord.py consumes it when sending
-            out["file"] = discord.File(io.BytesIO(self.file[1]), filename=self.file[0])
+        if self.files:  # fresh File objects each time: discord.py consumes them when sending
+            out["files"] = [discord.File(io.BytesIO(body), filename=name) for name, body in self.files]
         return out
 
 
@@ -133,13 +147,16 @@ def render(reply: Reply, owner: int | None) -> list[Outgoing]:
     """A core reply as Discord messages: a card as an embed, long text split below 2,000 characters,
     buttons on the last message."""
     view = buttons_view(reply, owner)
+    files = [f for f in ((IMAGE_NAME, reply.image) if reply.image else None, reply.file) if f is not None]
     embed = card_embed(reply.text) if reply.card else None
     if embed is not None:
-        return [Outgoing(embed=embed, view=view, file=reply.file)]
+        if reply.image:
+            embed.set_image(url=f"attachment://{IMAGE_NAME}")
+        return [Outgoing(embed=embed, view=view, files=files)]
     parts = chunks.split_text(reply.text, MAX_TEXT, measure=lambda t: len(escape(t)))
     out = [Outgoing(content=escape(part)) for part in parts]
     out[-1].view = view
-    out[-1].file = reply.file
+    out[-1].files = files
     return out
 
 
@@ -360,7 +377,12 @@ def challenge_commands(adapter: DiscordAdapter) -> app_commands.Group:
     simple("join", "Join the challenge running in this channel")
     simple("leave", "Leave the challenge in this channel")
     simple("done", "Check in for today's challenge day")
-    simple("leaderboard", "Who is on track: days done, streaks, completion")
+
+    @group.command(name="leaderboard", description="Who is on track: days done, streaks, completion")
+    @app_commands.describe(image="Also as a picture (PNG)")
+    async def leaderboard(interaction: discord.Interaction, image: bool = False) -> None:
+        await run(interaction, "challenge", "leaderboard image" if image else "leaderboard")
+
     simple("status", "Your own progress in this channel's challenge")
     simple("list", "Challenges in this server")
     simple("end", "End the challenge early and post the summary (organisers)")
@@ -572,16 +594,16 @@ class DiscordAdapter:
                     continue
                 for out in render(reply, message.author.id):
                     if first and message.guild is not None:
-                        await message.reply(**out.kwargs(), mention_author=False)
+                        await with_retries(lambda out=out: message.reply(**out.kwargs(), mention_author=False))
                     else:
-                        await message.channel.send(**out.kwargs())
+                        await with_retries(lambda out=out: message.channel.send(**out.kwargs()))
                     first = False
 
     async def post_in_channel(self, channel_id: int, reply: Reply) -> None:
         """A public post (a challenge kick-off or daily post): its buttons are for everyone in the channel."""
         channel = self.client.get_partial_messageable(channel_id)
         for out in render(reply, owner=None):
-            await channel.send(**out.kwargs())
+            await with_retries(lambda out=out: channel.send(**out.kwargs()))
 
     async def on_command(self, interaction: discord.Interaction, command: str, args: str = "") -> None:
         incoming = incoming_from_interaction(interaction, command=command, args=args.strip())
@@ -634,16 +656,16 @@ class DiscordAdapter:
             edit = press is Press.OWN and reply.edit  # a shared post is never rewritten for one person
             for out in render(reply, owner):
                 if edit and not response.is_done():
-                    await response.edit_message(**out.kwargs())
+                    await with_retries(lambda out=out: response.edit_message(**out.kwargs()))
                 elif edit:
-                    await interaction.edit_original_response(**out.kwargs())
+                    await with_retries(lambda out=out: interaction.edit_original_response(**out.kwargs()))
                 elif not response.is_done():
-                    await response.send_message(**_sendable(out), ephemeral=ephemeral)
+                    await with_retries(lambda out=out: response.send_message(**_sendable(out), ephemeral=ephemeral))
                 elif original_pending:
-                    await interaction.edit_original_response(**out.kwargs())
+                    await with_retries(lambda out=out: interaction.edit_original_response(**out.kwargs()))
                     original_pending = False
                 else:
-                    await interaction.followup.send(**_sendable(out), ephemeral=ephemeral)
+                    await with_retries(lambda out=out: interaction.followup.send(**_sendable(out), ephemeral=ephemeral))
                 edit = False  # a split reply: the rest follow as new messages
         # every interaction gets an answer, even when the core had nothing to say to the person
         quiet = POSTED.format(channel=posted[0]) if posted else TOO_FAST

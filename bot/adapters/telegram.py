@@ -11,7 +11,9 @@ import asyncio
 import functools
 import html
 import logging
+import math
 import os
+import re
 import secrets
 import time
 import weakref
@@ -32,7 +34,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
 from telegram.ext import MessageHandler as PTBMessageHandler
 
-from bot.adapters import chunks
+from bot.adapters import chunks, retry
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
 from bot.core.messages import Button, Incoming, Reply
@@ -67,6 +69,7 @@ TOAST_LIMIT = 200  # characters Telegram shows in a callback answer
 ADMIN_CACHE_SECONDS = 300.0
 NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
 EXPIRED = "This button has expired. Send /routine or ask me anything."
+_COMMAND = re.compile(r"/(?P<head>\S+)(?P<args>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -135,12 +138,13 @@ def incoming_from_message(message: Message, username: str) -> Incoming | None:
         **group_context(message),
     )
     text = message.text
-    if text.startswith("/"):
-        head, _, args = text[1:].partition(" ")
-        command, _, target = head.partition("@")
+    typed = _COMMAND.fullmatch(text)  # "/" alone or "/ word" is no command, as in Telegram's own parsing
+    if typed is not None:
+        # The name ends at any whitespace: "/ask\nwhy are my hips tight" asks, as Telegram shows it.
+        command, _, target = typed["head"].partition("@")
         if target and target.lower() != username.lower():
             return None  # a command for another bot in the group
-        return Incoming(**base, command=command.lower()[:64], args=args.strip())
+        return Incoming(**base, command=command.lower()[:64], args=typed["args"].strip())
     if _is_group(message.chat.type):
         addressed, text = mentions_bot(message, username)
         if not addressed:
@@ -180,26 +184,24 @@ def button_owner_ok(query: CallbackQuery) -> bool:
     return asked is None or asked.from_user is None or asked.from_user.id == query.from_user.id
 
 
-TRANSIENT_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # seconds between attempts after a 5xx or a timeout
-
-
-def _transient(exc: Exception) -> bool:
+def _transient(exc: BaseException) -> bool:
     """5xx, a dropped connection or a timeout: worth another try. BadRequest / Forbidden are answers."""
     return isinstance(exc, NetworkError | TimedOut) and not isinstance(exc, BadRequest)
 
 
-async def with_retries(call):
-    """Run a Bot API call, retrying transient failures with backoff (429s are the rate limiter's job).
+def retry_after_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
 
-    A timeout can hide a message Telegram did receive; a rare duplicate beats a lost answer."""
-    for delay in (*TRANSIENT_BACKOFF, None):
-        try:
-            return await call()
-        except (NetworkError, TimedOut) as exc:
-            if delay is None or not _transient(exc):
-                raise
-            log.warning("event=telegram_retry error=%s retry_in_s=%.1f", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
+
+def with_retries(call):
+    """A Bot API call retried through 5xx, timeouts and 429s (the rate limiter waits out the first few)."""
+    return retry.with_retries(
+        call,
+        platform=PLATFORM,
+        transient=_transient,
+        rate_limited=lambda exc: retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None,
+    )
 
 
 def limiter(messages_per_second: float) -> AIORateLimiter:
@@ -215,8 +217,11 @@ class TelegramSender:
 
     rate_per_second = 25.0  # under Telegram's ~30 messages/s for broadcasts
 
-    def __init__(self, adapter: TelegramAdapter) -> None:
+    def __init__(self, adapter: TelegramAdapter, rate_limit: float = 30.0) -> None:
         self.adapter = adapter
+        # Broadcasts at 5/6 of the configured overall limit (25/s at Telegram's 30), leaving room for answers
+        # to people during a fan-out; TELEGRAM_RATE_LIMIT=0 (own Bot API server, no limits) means unpaced.
+        self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit * 5 / 6
 
     async def send(self, target: Target, replies: list[Reply]) -> SendResult:
         try:
@@ -225,8 +230,7 @@ class TelegramSender:
         except Forbidden as exc:
             return SendResult(BLOCKED, error=str(exc))
         except RetryAfter as exc:
-            seconds = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
-            return SendResult(RETRY, retry_after=float(seconds), error="rate limited")
+            return SendResult(RETRY, retry_after=retry_after_seconds(exc), error="rate limited")
         except (TimedOut, NetworkError) as exc:
             return SendResult(RETRY, error=type(exc).__name__)
         except BadRequest as exc:
@@ -267,7 +271,7 @@ class TelegramAdapter:
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
         self.application.add_handler(PTBMessageHandler(filters.TEXT | filters.COMMAND, self._on_message))
         self.application.add_error_handler(self._on_error)
-        self.sender = TelegramSender(self)
+        self.sender = TelegramSender(self, rate_limit)
         self.username = ""
         self.connected = False
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()

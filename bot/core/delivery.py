@@ -86,7 +86,9 @@ class Dispatcher:
         clock: Clock,
         max_attempts: int = 6,
         base_backoff: float = 1.0,
-        max_in_flight: int = 64,
+        # Enough to hide network latency at the platforms' rates (25/s x ~100 ms); also bounds how many sends
+        # a crash can leave done-but-unrecorded (those are resent after a restart: the APIs have no idempotency).
+        max_in_flight: int = 16,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         on_outcome: Callable[[str, str, float], None] | None = None,

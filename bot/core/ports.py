@@ -142,6 +142,7 @@ class Delivery:
     status: str  # claimed | sent | failed | blocked | missed | skipped
     attempts: int = 0
     claimed_at: datetime | None = None
+    claim_token: str | None = None  # who holds the claim (bot/storage/claims.py)
 
 
 @dataclass(frozen=True)

@@ -140,10 +140,11 @@ class Reminders:
             scheduled, following = self._latest_due(r, now)
             late = now - scheduled
             plans.append((r, scheduled, following, local_date(scheduled, zone(r.timezone)), late))
-        # Advancing is idempotent (compare-and-set); the claim below decides who sends.
-        await self.repo.advance_many([(r.id, r.next_fire_utc, following) for r, _, following, _, _ in plans])
+        # Claim first, then advance: a crash in between leaves the reminder due with its claim, which the
+        # restart takes over (no day lost). The claim decides who sends; advancing is compare-and-set.
         claims = [(r, day, "daily", at, "missed" if late > LATE_WINDOW else "claimed") for r, at, _, day, late in plans]
         claimed = await self.repo.claim_many(claims, now)
+        await self.repo.advance_many([(r.id, r.next_fire_utc, following) for r, _, following, _, _ in plans])
         jobs, wanted = [], []
         for r, scheduled, _, day, late in plans:
             delivery_id = claimed.get((r.id, "daily"))
@@ -165,12 +166,13 @@ class Reminders:
     async def _snooze_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
         claims, wanted = [], []
         for r in due:
-            if not await self.repo.clear_snooze(r.id, r.snooze_until_utc):
-                continue
             tz = zone(r.timezone)
             kind = f"snooze-{r.snooze_until_utc.astimezone(tz):%H%M}"
             claims.append((r, local_date(r.snooze_until_utc, tz), kind, r.snooze_until_utc, "claimed"))
+        # claim before clearing, like daily reminders: a crash in between cannot lose the snoozed one
         claimed = await self.repo.claim_many(claims, now)
+        for r in due:
+            await self.repo.clear_snooze(r.id, r.snooze_until_utc)
         for r, day, kind, at, _ in claims:
             if (r.id, kind) in claimed:
                 wanted.append(
@@ -383,7 +385,8 @@ class Reminders:
         reminders = await self.repo.reminders_of(turn.incoming.user_key)
         if not reminders:
             return [Reply(self.msg["remind_none"], topic="reminders")]
-        picks = [int(n) for n in re.findall(r"\d+", args) if 1 <= int(n) <= len(reminders)]
+        # (only short numbers: int() refuses strings of more than 4,300 digits)
+        picks = [int(n) for n in re.findall(r"\d+", args) if len(n) <= 3 and 1 <= int(n) <= len(reminders)]
         chosen = [reminders[n - 1] for n in picks] or reminders
         await self.repo.delete_reminders(turn.incoming.user_key, [r.id for r in chosen])
         return [Reply(self.msg["remind_stopped"].format(what=self._what(chosen)), topic="reminders")]

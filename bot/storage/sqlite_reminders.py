@@ -8,12 +8,12 @@ a second tick finds it taken.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from bot.core.ports import Delivery, Profile, Reminder
+from bot.storage.claims import new_token, owner_gone
 
 _REMINDER_COLUMNS = (
     "id, user_key, platform, chat_id, local_time, days, timezone, status, paused_until, pause_reason, "
@@ -194,7 +194,7 @@ class ReminderSQL:
         """
         if not claims:
             return {}
-        token = secrets.token_hex(8)
+        token = new_token()
         async with self.transaction() as db:
             await db.executemany(
                 "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at, "
@@ -253,24 +253,32 @@ class ReminderSQL:
         await self._db.execute("UPDATE reminders SET ignored = 0 WHERE user_key = ? AND ignored > 0", (user_key,))
 
     async def stale_claims(self, claimed_before: datetime, scheduled_after: datetime) -> list[Delivery]:
-        """Claimed but never finished (the process died mid-send) and still worth sending."""
+        """Claimed but never finished and still worth sending: the claim is older than the lease, or the process
+        that made it is gone (a crash, a kill -9: taken over at once on restart, not after the lease)."""
         rows = await self._db.execute_fetchall(
-            "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts, claimed_at "
-            "FROM deliveries WHERE status = 'claimed' AND claimed_at < ? AND scheduled_utc >= ? ORDER BY id",
-            (ts(claimed_before), ts(scheduled_after)),
+            "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts, claimed_at, "
+            "claim_token FROM deliveries WHERE status = 'claimed' AND scheduled_utc >= ? ORDER BY id",
+            (ts(scheduled_after),),
         )
-        rows = rows
-        return [
-            Delivery(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4], parse_ts(r[5]), r[6], r[7], parse_ts(r[8]))
-            for r in rows
-        ]
+        before, gone = ts(claimed_before), {}
+        stale = []
+        for r in rows:
+            if r[8] >= before and not gone.setdefault(r[9], owner_gone(r[9])):
+                continue
+            stale.append(
+                Delivery(
+                    r[0], r[1], r[2], date.fromisoformat(r[3]), r[4], parse_ts(r[5]), r[6], r[7], parse_ts(r[8]), r[9]
+                )
+            )
+        return stale
 
     async def reclaim(self, delivery: Delivery, now: datetime) -> bool:
-        """Take over a stale claim, compare-and-set on claimed_at so only one process resends it."""
+        """Take over a stale claim, compare-and-set on claimed_at and the holder's token so only one process
+        resends it; the new token names this process (if it dies too, the next start takes over again)."""
         cur = await self._db.execute(
-            "UPDATE deliveries SET claimed_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'claimed' "
-            "AND claimed_at = ?",
-            (ts(now), delivery.id, ts(delivery.claimed_at)),
+            "UPDATE deliveries SET claimed_at = ?, claim_token = ?, attempts = attempts + 1 WHERE id = ? "
+            "AND status = 'claimed' AND claimed_at = ? AND claim_token IS ?",
+            (ts(now), new_token(), delivery.id, ts(delivery.claimed_at), delivery.claim_token),
         )
         return cur.rowcount == 1
 

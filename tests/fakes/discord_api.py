@@ -232,7 +232,7 @@ def _unknown_webhook() -> ApiError:
 @dataclass
 class _Injection:
     pattern: Any  # str (fnmatch or regex) or re.Pattern
-    kind: str  # "fail" | "hang"
+    kind: str  # "fail" | "hang" | "drop"
     remaining: int
     status: int = 0
     code: int = 0
@@ -396,7 +396,8 @@ class FakeDiscord:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (any free port, or the given one: a platform coming back where it was)."""
         self._wakeup = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
@@ -404,7 +405,7 @@ class FakeDiscord:
         app.router.add_route("*", "/{tail:.*}", self._http)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, HOST, 0)
+        site = web.TCPSite(self._runner, HOST, port)
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._closing = False
@@ -1351,6 +1352,11 @@ class FakeDiscord:
         """Delay the answer to the next matching requests (they are carried out afterwards)."""
         self._injections.append(_Injection(route_pattern, "hang", times, seconds=seconds))
 
+    def drop_next(self, route_pattern: Any, times: int = 1) -> None:
+        """Close the connection without an answer to the next matching requests, before they are carried out
+        (a connection lost mid-request: the client never hears back; nothing happened on the server)."""
+        self._injections.append(_Injection(route_pattern, "drop", times))
+
     def close_dms(self, user_id: int) -> None:
         """The user does not accept DMs: posting in their DM channel -> 403 50007."""
         self._closed_dms.add(user_id)
@@ -1811,6 +1817,10 @@ class FakeDiscord:
             injection = self._take_injection(call)
             if injection is not None and injection.kind == "hang":
                 await self._sleep(injection.seconds)
+            elif injection is not None and injection.kind == "drop":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)  # never reaches the client: the connection is gone
             elif injection is not None:
                 raise self._injected_error(injection, pattern)
             result = await handler(call, **match.groupdict())

@@ -359,11 +359,18 @@ def _bad(description: str) -> ApiError:
 
 @dataclass
 class _Injected:
-    kind: str  # "fail" | "hang" | "garbage"
+    kind: str  # "fail" | "hang" | "garbage" | "drop"
     status: int = 0
     description: str = ""
     retry_after: int | None = None
     seconds: float = 0.0
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Abort the TCP connection: the client gets no HTTP answer at all (its request is never carried out)."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=500)  # never reaches the client: the connection is gone
 
 
 def _coerce(key: str, value: str) -> Any:
@@ -446,6 +453,7 @@ class FakeTelegram:
         self._scoped_commands: dict[tuple[str, str], list[dict]] = {}
         self._injected: dict[str, deque[_Injected]] = {}
         self._blocked: set[int] = set()
+        self._failing: dict[str, tuple[float, int, str, float | None]] = {}  # method -> until, status, ...
         self.admins: dict[int, set[int]] = {}  # chat id -> user ids who are administrators (getChatMember)
         self._wakeup = asyncio.Event()
         self._poll_generation = 0
@@ -632,6 +640,21 @@ class FakeTelegram:
         for _ in range(times):
             self._queue(method).append(_Injected("garbage"))
 
+    def fail_for(self, method: str, seconds: float, status: int = 429, retry_after: float | None = None) -> None:
+        """Every call to method fails for the next `seconds` (a storm of 429s, an outage of 5xx); injections
+        queued with fail_next/hang_next/... are served first. Telegram sends whole seconds of retry_after; a
+        shorter float here stands in for a long storm in a short test."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        description = DEFAULT_DESCRIPTIONS.get(status, f"Error {status}").format(retry_after=retry_after)
+        self._failing[method.lower()] = (time.monotonic() + seconds, status, description, retry_after)
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection without an answer, before the request is carried out (a connection lost
+        mid-request: the client sent it and never hears back; nothing happened on the server)."""
+        for _ in range(times):
+            self._queue(method).append(_Injected("drop"))
+
     def block_user(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
 
@@ -675,7 +698,13 @@ class FakeTelegram:
                 raise ApiError(injected.status, injected.description, parameters)
             if injected.kind == "garbage":
                 return web.Response(text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            if injected.kind == "drop":
+                return _drop(request)
             await self._sleep(injected.seconds)
+        failing = self._failing.get(method.lower())
+        if failing is not None and time.monotonic() < failing[0]:
+            _, status, description, retry_after = failing
+            raise ApiError(status, description, {"retry_after": retry_after} if retry_after is not None else None)
         chat_id = params.get("chat_id")
         if chat_id in self._blocked and (method.lower().startswith(("send", "edit", "copy", "forward"))):
             raise ApiError(403, BLOCKED)
