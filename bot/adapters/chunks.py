@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 
 def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
-    """Chunks whose measured size (e.g. length after escaping) fits `limit`: paragraphs, lines, words."""
+    """Chunks whose measured size (e.g. length after escaping) fits `limit`: paragraphs, lines, words.
+
+    A chunk of only whitespace is dropped (unless that is all there is): platforms refuse a blank message."""
+    out = _split(text, limit, measure)
+    return [chunk for chunk in out if chunk.strip()] or out[:1]
+
+
+def _split(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
     text = text or " "
     if measure(text) <= limit:
         return [text]
@@ -28,7 +35,7 @@ def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> li
             chunks.append(current)
         if all(measure(c) <= limit for c in chunks):
             return chunks
-        return [piece for chunk in chunks for piece in split_text(chunk, limit, measure)]
+        return [piece for chunk in chunks for piece in _split(chunk, limit, measure)]
     # one enormous word: cut it (escaping can at most grow a character 5x, as in '&amp;')
     step = max(1, limit // 5)
     return [text[i : i + step] for i in range(0, len(text), step)]

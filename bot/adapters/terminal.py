@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.core.messages import Button, Incoming, Reply
 
 PLATFORM = "terminal"
 QUIT = {"/quit", "/exit", "quit", "exit"}
+_COMMAND = re.compile(r"/(?P<name>\S+)(?P<args>.*)", re.DOTALL)
 
 
 def save_file(name: str, body: bytes, directory: Path | None = None) -> Path:
@@ -38,6 +40,8 @@ def render(replies: list[Reply], directory: Path | None = None) -> tuple[str, li
         out.append(reply.text)
         if reply.file is not None:
             out.append(f"(saved as {save_file(*reply.file, directory)})")
+        if reply.image is not None:
+            out.append(f"(picture saved as {save_file('hipcoach.png', reply.image, directory)})")
         for row in reply.buttons:
             for button in row:
                 choices.append(button)
@@ -49,11 +53,14 @@ def render(replies: list[Reply], directory: Path | None = None) -> tuple[str, li
 def to_incoming(line: str, choices: list[Button], user_id: str, name: str) -> Incoming:
     """A typed line: a number picks a shown button, '/cmd args' is a command, anything else is text."""
     text = line.strip()
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(choices):
+    # (a length cap first: int() refuses strings of more than 4,300 digits)
+    if text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= len(choices):
         return Incoming(PLATFORM, user_id, user_id, button=choices[int(text) - 1].data, display_name=name)
-    if text.startswith("/") and len(text) > 1:
-        command, _, args = text[1:].partition(" ")
-        return Incoming(PLATFORM, user_id, user_id, command=command, args=args, display_name=name)
+    typed = _COMMAND.fullmatch(text)  # the name ends at any whitespace; "/" or "/ word" is text
+    if typed is not None:
+        return Incoming(
+            PLATFORM, user_id, user_id, command=typed["name"], args=typed["args"].strip(), display_name=name
+        )
     return Incoming(PLATFORM, user_id, user_id, text=text, display_name=name)
 
 

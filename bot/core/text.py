@@ -7,6 +7,13 @@ import re
 import unicodedata
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+# Invisible format characters (Unicode category Cf) that copy-paste and some keyboards put inside words:
+# soft hyphen, zero-width space / (non-)joiner, direction marks and embeddings, word joiner, BOM. Dropped,
+# so "nu\u00admb" is still "numb" (a red flag must not hide behind one).
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), 0xFEFF]
+)
+_FOLD = {**_APOSTROPHES, **_INVISIBLE}
 
 # Written with and without the apostrophe, because people type both.
 _CONTRACTIONS = {
@@ -88,7 +95,7 @@ def tokens(text: str) -> list[str]:
 @functools.lru_cache(maxsize=16)
 def _tokens(text: str) -> tuple[str, ...]:
     # Memoised for the message at hand: safety triage, the coach and the analyser each tokenise it.
-    text = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).translate(_APOSTROPHES).lower()
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).translate(_FOLD).lower()
     out: list[str] = []
     for raw in _TOKEN.findall(text):
         out.extend(_expand(raw).split())
