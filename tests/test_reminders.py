@@ -285,6 +285,22 @@ async def test_stop_deletes_reminders_but_keeps_streak(world):
     assert await world.at(utc(2026, 3, 29, 5, 30)) == 0
 
 
+async def test_stop_with_a_number_or_time_that_matches_nothing_deletes_nothing(world):
+    await world.chat.command("remind", "07:30 Europe/Berlin")
+    await world.chat.command("remind", "18:15 Europe/Berlin")
+    assert len(await world.repo.reminders_of("test:alice")) == 2
+    for unmatched in ("7", "my 9:45 reminder"):
+        (reply,) = await world.chat.command("stop", unmatched)
+        assert "Which one should I stop?" in reply.text and "18:15" in reply.text
+        assert len(await world.repo.reminders_of("test:alice")) == 2
+    (reply,) = await world.chat.command("stop", "my 7:30 one")
+    assert "07:30" in reply.text
+    (left,) = await world.repo.reminders_of("test:alice")
+    assert left.at.hour == 18
+    await world.chat.command("stop", "all")
+    assert await world.repo.reminders_of("test:alice") == []
+
+
 # -- failures -------------------------------------------------------------------------------
 
 

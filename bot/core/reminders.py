@@ -20,7 +20,7 @@ from bot.core.delivery import Dispatcher, DispatchStats, Job, Target
 from bot.core.localtime import fire_instant, local_date, next_fire, zone
 from bot.core.messages import Button, Reply, rows
 from bot.core.ports import Reminder, Repository
-from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, resolve_timezone
+from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, parse_time, resolve_timezone
 from bot.core.streaks import calendar, check_in, summarize
 from bot.core.text import words
 
@@ -385,11 +385,28 @@ class Reminders:
         reminders = await self.repo.reminders_of(turn.incoming.user_key)
         if not reminders:
             return [Reply(self.msg["remind_none"], topic="reminders")]
-        # (only short numbers: int() refuses strings of more than 4,300 digits)
-        picks = [int(n) for n in re.findall(r"\d+", args) if len(n) <= 3 and 1 <= int(n) <= len(reminders)]
-        chosen = [reminders[n - 1] for n in picks] or reminders
+        chosen = self._pick(reminders, args)
+        if not chosen:  # a number or time that matches none: never fall back to deleting them all
+            listing = await self.list(turn)
+            return [Reply(self.msg["remind_stop_which"] + "\n\n" + listing[0].text, topic="reminders")]
         await self.repo.delete_reminders(turn.incoming.user_key, [r.id for r in chosen])
         return [Reply(self.msg["remind_stopped"].format(what=self._what(chosen)), topic="reminders")]
+
+    @staticmethod
+    def _pick(reminders: list[Reminder], args: str) -> list[Reminder]:
+        """Which reminders "stop ..." means: all when nothing is named, those at a named time ("my 7:30
+        one"), or by their number in the list ("stop 2"); none when what was named matches nothing."""
+        args = args.strip()
+        if not args or args.lower() in {"all", "them", "all of them", "everything", "reminders", "all reminders"}:
+            return reminders
+        at = parse_time(args) if re.search(r"\d[:.h]\d|\d\s*(am|pm)|noon|midnight", args, re.I) else None
+        if at is not None:
+            return [r for r in reminders if r.at == at]
+        # (only short numbers: int() refuses strings of more than 4,300 digits)
+        numbers = [int(n) for n in re.findall(r"\d+", args) if len(n) <= 3]
+        if numbers:
+            return [reminders[n - 1] for n in numbers if 1 <= n <= len(reminders)]
+        return reminders  # "stop my reminder", "stop reminding me"
 
     @staticmethod
     def _what(reminders: list[Reminder]) -> str:
