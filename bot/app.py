@@ -208,6 +208,17 @@ async def _start_with_retry(adapter, stop: asyncio.Event, first_delay: float = 1
                 delay = min(max_delay, delay * 2)
 
 
+CONNECT_GRACE_SECONDS = 15.0
+
+
+async def _until_connected(adapters: list, stop: asyncio.Event, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not stop.is_set() and not all(a.connected for a in adapters):
+        if asyncio.get_running_loop().time() >= deadline:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def serve(app: App, adapters: list, stop: asyncio.Event, http: tuple[str, int] | None = None) -> None:
     """Run every platform, the scheduler and one database in this loop until `stop` is set; with `http`
     (host, port), also /healthz and /metrics."""
@@ -219,8 +230,11 @@ async def serve(app: App, adapters: list, stop: asyncio.Event, http: tuple[str, 
             app.metrics, app.repo.ping, lambda: {a.platform: a.connected for a in adapters}, host=http[0], port=http[1]
         )
         await health.start()
-    app.start_scheduler()
     starting = [asyncio.create_task(_start_with_retry(a, stop)) for a in adapters]
+    # Give the platforms a moment to connect before the first (catch-up) tick, so reminders due while we
+    # were down go out now rather than being deferred because their platform was still connecting.
+    await _until_connected(adapters, stop, CONNECT_GRACE_SECONDS)
+    app.start_scheduler()
     await stop.wait()
     for task in starting:
         task.cancel()

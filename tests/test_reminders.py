@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.coach import Coach
-from bot.core.delivery import BLOCKED, RETRY, SENT, Dispatcher, SendResult, Target
+from bot.core.delivery import BLOCKED, RETRY, SENT, UNAVAILABLE, Dispatcher, SendResult, Target
 from bot.core.localtime import fire_instant, next_fire
 from bot.core.reminders import Reminders
 from bot.storage.sqlite import SQLiteRepository
@@ -361,6 +361,17 @@ async def test_a_claim_left_by_a_crashed_process_is_sent_once_later(world):
     assert await world.at(fire + timedelta(minutes=6)) == 1  # lease over: sent once, late
     assert await world.at(fire + timedelta(minutes=12)) == 0
     assert (await world.repo.delivery_counts()) == {"sent": 1}
+
+
+async def test_a_reminder_for_a_platform_that_is_offline_waits_and_is_sent_once_it_is_back(world):
+    reminder = await _subscribe(world)
+    fire = reminder.next_fire_utc
+    world.sender.script = [SendResult(UNAVAILABLE, error="not connected")]  # e.g. still connecting at start
+    assert await world.at(fire) == 0
+    assert await world.repo.delivery_counts() == {"claimed": 1}  # not failed: left for a later try
+    assert await world.at(fire + timedelta(minutes=3)) == 0  # within the lease: nothing twice
+    assert await world.at(fire + timedelta(minutes=6)) == 1  # back online: sent, once
+    assert await world.repo.delivery_counts() == {"sent": 1}
 
 
 async def test_change_moves_the_reminder_and_asking_twice_does_not_duplicate(world):

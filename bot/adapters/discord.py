@@ -26,7 +26,7 @@ from discord import app_commands
 
 from bot.adapters import chunks, retry
 from bot.core.coach import Coach
-from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
+from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
 from bot.core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
@@ -461,7 +461,7 @@ class DiscordSender:
     async def send(self, target: Target, replies: list[Reply]) -> SendResult:
         client = self.adapter.client
         if client is None or not client.is_ready():
-            return SendResult(RETRY, error="not connected")
+            return SendResult(UNAVAILABLE, error="not connected")
         try:
             if target.channel:  # a challenge post: everyone in the channel may press its buttons
                 channel, owner = client.get_partial_messageable(int(target.chat_id)), None

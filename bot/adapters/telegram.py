@@ -36,7 +36,7 @@ from telegram.ext import MessageHandler as PTBMessageHandler
 
 from bot.adapters import chunks, retry
 from bot.core.coach import Coach
-from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, SendResult, Target
+from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
 from bot.core.messages import Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,8 @@ class TelegramSender:
         self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit * 5 / 6
 
     async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+        if not self.adapter.connected:
+            return SendResult(UNAVAILABLE, error="not connected")
         try:
             for reply in replies:
                 await self.adapter.send_reply(int(target.chat_id), reply)

@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.core.content import LEVELS_OF_SKILL, Content, Routine
-from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, Sender, SendResult, Target
+from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, Sender, SendResult, Target
 from bot.core.localtime import fire_instant, zone
 from bot.core.messages import Button, Reply, rows
 from bot.core.picture import leaderboard_png
@@ -848,7 +848,8 @@ class Challenges:
                 result = await sender.send(target, job.replies)
             except Exception as exc:  # a sender bug or network error is transient, not a crash
                 result = SendResult(RETRY, error=type(exc).__name__)
-        status, retry_at = result.status, None
+        # a platform that is offline is tried again later like any transient failure
+        status, retry_at = (RETRY if result.status == UNAVAILABLE else result.status), None
         if status == RETRY:
             attempts = job.attempts + 1
             backoff = timedelta(minutes=2 ** (attempts - 1))

@@ -26,6 +26,9 @@ SENT = "sent"
 BLOCKED = "blocked"  # the user blocked the bot / closed DMs: pause, don't retry
 RETRY = "retry"  # rate limited, 5xx, timeout: try again later
 FAILED = "failed"  # permanent (bad request): give up, keep the record
+# The platform is not connected right now (starting, network down): leave the claim as it is, so the
+# lease-based recovery sends it once the platform is back (within the late window), no attempt spent.
+UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class DispatchStats:
     blocked: int = 0
     failed: int = 0
     retries: int = 0
+    deferred: int = 0  # platform offline: left claimed for a later try
     seconds: float = 0.0
     outcomes: dict[int, str] = field(default_factory=dict)
 
@@ -150,6 +154,10 @@ class Dispatcher:
                 result = await sender.send(job.target, job.replies)
             except Exception as exc:  # a sender bug or network error is a transient failure, not a crash
                 result = SendResult(RETRY, error=type(exc).__name__)
+            if result.status == UNAVAILABLE:
+                stats.deferred += 1
+                log.info("event=delivery_deferred platform=%s user=%s", job.target.platform, job.target.user_key)
+                return
             if result.status == RETRY and attempt < self.max_attempts:
                 stats.retries += 1
                 if self.on_outcome is not None:
