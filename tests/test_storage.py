@@ -62,3 +62,21 @@ async def test_forget_removes_rows_in_every_user_table(repo):
     assert await repo.forget_user("t:3") == 3
     assert sum((await repo.count_rows("t:3")).values()) == 0
     assert (await repo.count_rows("t:4"))["users"] == 1  # nobody else's data
+
+
+def test_turn_cache_forgets_people_who_went_quiet(monkeypatch):
+    from datetime import UTC, datetime
+
+    import bot.storage.turn_cache as turn_cache
+    from bot.core.ports import Profile
+
+    clock = [0.0]
+    monkeypatch.setattr(turn_cache.time, "monotonic", lambda: clock[0])
+    cache = turn_cache.TurnCache(ttl=30.0, max_entries=100)
+    seen = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(50):
+        clock[0] = n  # one new person a second
+        cache.put(f"t:{n}", Profile(f"t:{n}"), None, "", seen)
+    # only the last 30 seconds' people are kept, not everyone who ever wrote
+    assert not cache.has("t:0") and cache.has("t:49")
+    assert len(cache._entries) <= 31

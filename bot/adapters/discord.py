@@ -377,6 +377,7 @@ class DiscordAdapter:
             intents=intents(),
             guild_ready_timeout=self.guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions.none(),  # a quoted "@everyone" never pings anyone
+            max_messages=None,  # no message cache: we never look messages up again (state is in custom_ids)
         )
         self._task = asyncio.create_task(self.client.start(self._token), name="discord-client")
         ready = asyncio.create_task(self.ready.wait())

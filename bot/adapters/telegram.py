@@ -358,6 +358,8 @@ class TelegramAdapter:
         except TelegramError as exc:
             log.info("event=admin_check_failed error=%s", type(exc).__name__)
             return False
+        if len(self._admins) > 1000:  # forget answers that have expired anyway
+            self._admins = {k: v for k, v in self._admins.items() if v[0] > now}
         self._admins[key] = (now + ADMIN_CACHE_SECONDS, admin)
         return admin
 

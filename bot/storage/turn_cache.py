@@ -53,9 +53,15 @@ class TurnCache:
         return user_key in self._entries
 
     def put(self, user_key: str, profile: Profile, state, display_name: str, seen_at: datetime) -> None:
-        self._entries[user_key] = Entry(profile, state, display_name, seen_at, time.monotonic())
+        loaded = time.monotonic()
+        self._entries[user_key] = Entry(profile, state, display_name, seen_at, loaded)
         self._entries.move_to_end(user_key)
-        while len(self._entries) > self.max_entries:
+        # Oldest first: drop what has expired (people who went quiet) and anything over the cap, so the
+        # cache holds only the last TTL's conversations instead of everyone who ever wrote.
+        while self._entries:
+            oldest = next(iter(self._entries.values()))
+            if len(self._entries) <= self.max_entries and loaded - oldest.loaded < self.ttl:
+                break
             self._entries.popitem(last=False)
 
     def update(self, user_key: str, **changes: Any) -> None:
