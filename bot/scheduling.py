@@ -47,9 +47,12 @@ class MinuteTicker:
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
         self._in_flight: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def run_once(self) -> None:
         """One tick now; ticks never overlap (a slow fan-out just delays the next one)."""
+        if self._stopping:  # a run the scheduler had already queued when we stopped it
+            return
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
@@ -76,6 +79,7 @@ class MinuteTicker:
 
     async def stop(self) -> None:
         """Stop ticking and wait for a tick in flight (a fan-out) to finish. Safe to call twice."""
+        self._stopping = True
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         if self._in_flight:
