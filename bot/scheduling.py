@@ -64,6 +64,7 @@ class MinuteTicker:
             self._in_flight.discard(task)
 
     def start(self) -> None:
+        self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(
             self.run_once,
