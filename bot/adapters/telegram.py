@@ -95,7 +95,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return _markup(reply.buttons)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)  # answers use a few hundred layouts; reminder keyboards are one-offs
 def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
     # PTB objects are immutable once built and most answers carry one of a few layouts, so one
     # markup per layout is built once instead of on every message.
