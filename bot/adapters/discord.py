@@ -12,7 +12,6 @@ import asyncio
 import enum
 import io
 import logging
-import weakref
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -24,6 +23,7 @@ from discord import app_commands
 
 from bot.adapters import chunks, retry
 from bot.adapters.discord_commands import challenge_commands, command_signature, hip_commands
+from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
 from bot.core.messages import Incoming, Reply
@@ -349,7 +349,7 @@ class DiscordAdapter:
         self.ready = asyncio.Event()
         self.synced = False  # did the last start push command definitions to Discord?
         self._task: asyncio.Task | None = None
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._turn_lock = TurnLocks()
 
     def __repr__(self) -> str:  # the token never reaches a log line through repr()
         return f"DiscordAdapter(guild_id={self.guild_id})"
@@ -357,14 +357,6 @@ class DiscordAdapter:
     @property
     def connected(self) -> bool:
         return self.client is not None and self.client.is_ready() and not self.client.is_closed()
-
-    def _turn_lock(self, user_id: int) -> asyncio.Lock:
-        """One lock per person, alive while someone holds or waits for it: one person's turns stay in order."""
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        return lock
 
     # -- lifecycle ---------------------------------------------------------------------------
 

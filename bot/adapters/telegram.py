@@ -7,7 +7,6 @@ scheduler; stop() shuts it down in reverse order so an update already fetched is
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html
 import logging
@@ -16,7 +15,6 @@ import os
 import re
 import secrets
 import time
-import weakref
 from dataclasses import dataclass, replace
 
 from telegram import (
@@ -35,6 +33,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Callba
 from telegram.ext import MessageHandler as PTBMessageHandler
 
 from bot.adapters import chunks, retry
+from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
 from bot.core.messages import Button, Incoming, Reply
@@ -276,16 +275,8 @@ class TelegramAdapter:
         self.sender = TelegramSender(self, rate_limit)
         self.username = ""
         self.connected = False
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._turn_lock = TurnLocks()
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
-
-    def _turn_lock(self, user_id: int) -> asyncio.Lock:
-        """One lock per person, alive while someone holds or waits for it."""
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        return lock
 
     # -- lifecycle ---------------------------------------------------------------------------
 
