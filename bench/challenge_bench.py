@@ -52,7 +52,7 @@ class Sink:
     def __init__(self) -> None:
         self.posts: list[str] = []
 
-    async def send(self, target, replies):
+    async def send(self, target, replies, key=None):
         self.posts.append("\n".join(r.text for r in replies))
         return SendResult(SENT)
 

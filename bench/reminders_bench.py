@@ -80,7 +80,7 @@ class PacedSender:
         self.first: float | None = None
         self.last: float | None = None
 
-    async def send(self, target, replies) -> SendResult:
+    async def send(self, target, replies, key=None) -> SendResult:
         await asyncio.sleep(self.latency)
         now = time.monotonic()
         self.first = self.first or now

@@ -179,6 +179,7 @@ def make_adapters(app: App, settings: Settings) -> list:
                 guild_id=settings.discord_guild_id,
                 api_base=settings.discord_api_base_url,
                 gateway=settings.discord_gateway_url,
+                rate_limit=settings.discord_rate_limit,
             )
         )
     return adapters

@@ -69,6 +69,7 @@ class Settings:
     discord_guild_id: int | None = None  # sync slash commands to this server only (instant, for development)
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
+    discord_rate_limit: float = 20.0  # reminder DMs/s (a first DM costs two requests of Discord's 50/s); 0 = unpaced
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +98,9 @@ class Settings:
             discord_guild_id=_optional_id(get("DISCORD_GUILD_ID", ""), "DISCORD_GUILD_ID"),
             discord_api_base_url=get("DISCORD_API_BASE_URL", defaults.discord_api_base_url),
             discord_gateway_url=get("DISCORD_GATEWAY_URL", defaults.discord_gateway_url),
+            discord_rate_limit=_number(
+                float, get("DISCORD_RATE_LIMIT", str(defaults.discord_rate_limit)), "DISCORD_RATE_LIMIT"
+            ),
         )
 
     def __repr__(self) -> str:  # tokens never end up in a log line or traceback through repr()

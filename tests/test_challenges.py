@@ -36,7 +36,7 @@ class RecordingSender:
         self.sent: list[tuple[Target, list[Reply], datetime]] = []
         self.script: list[SendResult] = []  # results to return first, then SENT
 
-    async def send(self, target, replies):
+    async def send(self, target, replies, key=None):
         result = self.script.pop(0) if self.script else SendResult(SENT)
         if result.status == SENT:
             self.sent.append((target, replies, self.clock.now))

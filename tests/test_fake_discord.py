@@ -393,6 +393,26 @@ async def test_rate_limited_post_is_retried_and_recorded_once(bot, fake):
     assert [m["content"] for m in fake.sent_in(CHANNEL_ID)] == ["after a 429"]
 
 
+async def test_an_enforced_nonce_seen_before_returns_that_message_instead_of_a_second(bot, fake):
+    channel = bot.channel()
+    first = await channel.send("day 3 of the hip challenge", nonce="hc-c42.0")
+    again = await channel.send("day 3 of the hip challenge", nonce="hc-c42.0")
+    other = await channel.send("day 4 of the hip challenge", nonce="hc-c43.0")
+    assert again.id == first.id and other.id != first.id
+    assert [m["content"] for m in fake.sent_in(CHANNEL_ID)] == [
+        "day 3 of the hip challenge",
+        "day 4 of the hip challenge",
+    ]
+    assert fake.nonce_replays == 1
+    # A request carried out whose answer was lost: discord.py's send fails, the repeat with its nonce is a no-op.
+    fake.lose_answer_next("POST /channels/*/messages")
+    with pytest.raises((aiohttp.ClientError, OSError)):
+        await channel.send("day 5 of the hip challenge", nonce="hc-c44.0")
+    await channel.send("day 5 of the hip challenge", nonce="hc-c44.0")
+    assert [m["content"] for m in fake.sent_in(CHANNEL_ID)][-1:] == ["day 5 of the hip challenge"]
+    assert len(fake.sent_in(CHANNEL_ID)) == 3 and fake.nonce_replays == 2
+
+
 async def test_channel_errors_and_injected_failures(bot, fake):
     fake.delete_channel(OTHER_CHANNEL_ID)
     with pytest.raises(discord.NotFound) as gone:

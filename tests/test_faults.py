@@ -152,19 +152,21 @@ async def test_telegram_50_reminders_through_5xx_drops_and_a_429_storm_arrive_on
 # -- Discord ---------------------------------------------------------------------------------------------------
 
 
-async def test_discord_dm_answer_survives_503_a_drop_and_429s(discord_fake, tmp_path, clock):
+async def test_discord_dm_answer_survives_503_a_drop_429s_and_a_lost_answer(discord_fake, tmp_path, clock):
     fake = discord_fake
     async with DiscordRunning(fake, tmp_path / "d.db", clock) as bot:
         fake.fail_next("POST /channels/*/messages", 503)
         fake.drop_next("POST /channels/*/messages")
         fake.fail_next("POST /channels/*/messages", 429, times=8, retry_after=0.1)  # beyond discord.py's 5 tries
+        fake.lose_answer_next("POST /channels/*/messages")  # posted, but discord.py never hears so
         before = len(fake.messages)
         fake.user_message("what is fascia")
-        await fake.wait_for(lambda: len(fake.messages) > before, 10, what="the answer")
+        await fake.wait_for(lambda: fake.nonce_replays, 20, what="the retry after the lost answer")
         await asyncio.sleep(0.3)
         assert len([m for m in fake.messages[before:] if "fascia" in text_of(m).lower()]) == 1
         posts = [c for c in fake.calls if c.method == "POST" and c.path.endswith("/messages")]
-        assert len(posts) == 11  # 1 + 1 + 8 refused, then delivered
+        assert len(posts) == 12  # 1 + 1 + 8 refused, 1 posted but unanswered, then answered with that message
+        assert fake.nonce_replays == 1
         assert not bot.task.done()
 
 
@@ -189,7 +191,7 @@ async def test_discord_interaction_follow_up_survives_503_and_a_drop(discord_fak
         assert len([c for c in fake.calls if c.path.startswith("/webhooks/")]) == 3
 
 
-async def test_discord_reminder_dms_through_503_drops_429s_and_a_gateway_drop_arrive_once(
+async def test_discord_reminder_dms_through_503_drops_lost_answers_429s_and_a_gateway_drop_arrive_once(
     discord_fake, tmp_path, clock
 ):
     fake = discord_fake
@@ -201,6 +203,7 @@ async def test_discord_reminder_dms_through_503_drops_429s_and_a_gateway_drop_ar
         fake.fail_next("POST /channels/*/messages", 503, times=3)
         fake.drop_next("POST /channels/*/messages", times=2)
         fake.fail_next("POST /channels/*/messages", 429, times=6, retry_after=0.2)
+        fake.lose_answer_next("POST /channels/*/messages", times=2)  # posted, but the answer never came back
         tick = asyncio.create_task(bot.app.reminders.tick(FIRE))
         await fake.wait_for(lambda: len(fake.messages) >= 5, 10, what="the fan-out to start")
         await fake.disconnect(code=4000)  # the gateway drops mid fan-out; REST sends go on
@@ -208,6 +211,7 @@ async def test_discord_reminder_dms_through_503_drops_429s_and_a_gateway_drop_ar
         assert stats.sent == 20 and stats.failed == 0
         per_user = Counter(m["dm_user_id"] for m in fake.messages if "Time for your hips" in text_of(m))
         assert per_user == Counter({user: 1 for user in users})
+        assert fake.nonce_replays == 2  # the two resends after a lost answer were recognised, not posted again
         await fake.wait_for(lambda: fake.resume_count >= 1, 10, what="the gateway to resume")
         answers = await bot.dm("what is fascia")
         assert any("fascia" in text_of(m).lower() for m in answers)

@@ -50,7 +50,7 @@ class PacedPlatform:
         self.times: list[tuple[float, str]] = []
         self.script = script or {}
 
-    async def send(self, target, replies):
+    async def send(self, target, replies, key=None):
         queue = self.script.get(int(target.chat_id))
         if queue:
             return queue.pop(0)

@@ -12,6 +12,8 @@ import asyncio
 import enum
 import io
 import logging
+import math
+import secrets
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -126,6 +128,9 @@ class Outgoing:
     embed: discord.Embed | None = None
     view: discord.ui.View | None = None
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    # One nonce per message for all its retries: Discord (enforce_nonce) answers a retry whose first try got
+    # through but lost its answer with that message instead of posting it twice.
+    nonce: int = field(default_factory=lambda: secrets.randbits(63))
 
     def kwargs(self) -> dict:
         out = {"content": self.content, "embed": self.embed, "view": self.view}
@@ -288,12 +293,12 @@ def intents() -> discord.Intents:
 class DiscordSender:
     """The delivery port for reminders: a DM per reminder; outcomes mapped to sent / blocked / retry / failed."""
 
-    rate_per_second = 20.0  # well under Discord's 50 requests/s; a first DM costs two requests
-
-    def __init__(self, adapter: DiscordAdapter) -> None:
+    def __init__(self, adapter: DiscordAdapter, rate_limit: float = 20.0) -> None:
         self.adapter = adapter
+        # 20/s by default: well under Discord's 50 requests/s, as a first DM costs two requests (DISCORD_RATE_LIMIT)
+        self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit
 
-    async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+    async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
         client = self.adapter.client
         if client is None or not client.is_ready():
             return SendResult(UNAVAILABLE, error="not connected")
@@ -303,14 +308,21 @@ class DiscordSender:
             else:
                 owner = int(target.chat_id)
                 channel = await client.create_dm(discord.Object(id=owner))
-            for reply in replies:
-                for out in render(reply, owner):
-                    await channel.send(**out.kwargs())
+            outs = [out for reply in replies for out in render(reply, owner)]
+            for part, out in enumerate(outs):
+                await channel.send(**out.kwargs(), nonce=delivery_nonce(key, part))
         except discord.HTTPException as exc:
             return outcome_of(exc)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return SendResult(RETRY, error=type(exc).__name__)
         return SendResult(SENT)
+
+
+def delivery_nonce(key: str | None, part: int) -> str | None:
+    """The same nonce for the same message of the same delivery, on every attempt and after a restart. discord.py
+    sends it with enforce_nonce, so Discord answers a repeat within a few minutes with the message it already
+    created (a lost answer, a kill -9 between send and record) instead of posting it twice. None: a random one."""
+    return None if key is None else f"hc{key}.{part}"[:25]
 
 
 def outcome_of(exc: discord.HTTPException) -> SendResult:
@@ -337,6 +349,7 @@ class DiscordAdapter:
         gateway: str = DEFAULT_GATEWAY,
         guild_ready_timeout: float = 2.0,
         defer_after: float = DEFER_AFTER,
+        rate_limit: float = 20.0,
     ) -> None:
         self.coach = coach
         self._token = token
@@ -345,7 +358,7 @@ class DiscordAdapter:
         self.guild_ready_timeout = guild_ready_timeout
         self.defer_after = defer_after
         self.client: HipClient | None = None
-        self.sender = DiscordSender(self)
+        self.sender = DiscordSender(self, rate_limit)
         self.ready = asyncio.Event()
         self.synced = False  # did the last start push command definitions to Discord?
         self._task: asyncio.Task | None = None
@@ -422,16 +435,18 @@ class DiscordAdapter:
                     continue
                 for out in render(reply, message.author.id):
                     if first and message.guild is not None:
-                        await with_retries(lambda out=out: message.reply(**out.kwargs(), mention_author=False))
+                        await with_retries(
+                            lambda out=out: message.reply(**out.kwargs(), nonce=out.nonce, mention_author=False)
+                        )
                     else:
-                        await with_retries(lambda out=out: message.channel.send(**out.kwargs()))
+                        await with_retries(lambda out=out: message.channel.send(**out.kwargs(), nonce=out.nonce))
                     first = False
 
     async def post_in_channel(self, channel_id: int, reply: Reply) -> None:
         """A public post (a challenge kick-off or daily post): its buttons are for everyone in the channel."""
         channel = self.client.get_partial_messageable(channel_id)
         for out in render(reply, owner=None):
-            await with_retries(lambda out=out: channel.send(**out.kwargs()))
+            await with_retries(lambda out=out: channel.send(**out.kwargs(), nonce=out.nonce))
 
     async def on_command(self, interaction: discord.Interaction, command: str, args: str = "") -> None:
         incoming = incoming_from_interaction(interaction, command=command, args=args.strip())

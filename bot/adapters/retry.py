@@ -1,8 +1,9 @@
 """Sending an answer through a flaky platform: transient failures are retried with backoff, rate limits are
 waited out, so a hiccup delays an answer instead of losing it.
 
-A request that timed out or lost its connection may still have reached the platform, and neither Bot API
-nor Discord offers an idempotency key for messages: a rare duplicate is the price of never losing one.
+A request that timed out or lost its connection may still have reached the platform. Discord messages carry
+one nonce for all their retries (enforce_nonce), so Discord posts them once; the Bot API has no idempotency
+key, so there a rare duplicate is the price of never losing an answer.
 """
 
 from __future__ import annotations

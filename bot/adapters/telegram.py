@@ -222,7 +222,8 @@ class TelegramSender:
         # to people during a fan-out; TELEGRAM_RATE_LIMIT=0 (own Bot API server, no limits) means unpaced.
         self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit * 5 / 6
 
-    async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+    async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
+        # `key` is unused: the Bot API has no idempotency key, so a send whose answer was lost may repeat.
         if not self.adapter.connected:
             return SendResult(UNAVAILABLE, error="not connected")
         try:

@@ -78,7 +78,7 @@ class TerminalSession:
         text, self.choices = render(replies)  # only the latest buttons can be pressed
         self.stdout.write("\n" + text + "\n")
 
-    async def send(self, target: Target, replies: list[Reply]) -> SendResult:
+    async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
         self.stdout.write("\n⏰ Reminder")
         self.show(replies)
         self.stdout.write("you> ")

@@ -845,7 +845,7 @@ class Challenges:
             result = SendResult(RETRY, error=f"no sender for platform {c.platform}")
         else:
             try:
-                result = await sender.send(target, job.replies)
+                result = await sender.send(target, job.replies, key=f"c{job.post_id}")
             except Exception as exc:  # a sender bug or network error is transient, not a crash
                 result = SendResult(RETRY, error=type(exc).__name__)
         # a platform that is offline is tried again later like any transient failure

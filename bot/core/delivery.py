@@ -50,7 +50,9 @@ class Sender(Protocol):
     # Messages per second this platform accepts for a broadcast; math.inf for none.
     rate_per_second: float
 
-    async def send(self, target: Target, replies: list[Reply]) -> SendResult: ...
+    # `key` names this delivery (the same on every attempt, in every process): a platform with an idempotency
+    # key (Discord's enforced nonce) sends a retried or taken-over delivery at most once; others ignore it.
+    async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ class Dispatcher:
         max_attempts: int = 6,
         base_backoff: float = 1.0,
         # Enough to hide network latency at the platforms' rates (25/s x ~100 ms); also bounds how many sends
-        # a crash can leave done-but-unrecorded (those are resent after a restart: the APIs have no idempotency).
+        # a crash can leave done-but-unrecorded (resent after a restart: Discord's nonce makes that resend a
+        # no-op, the Bot API has no idempotency key).
         max_in_flight: int = 16,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -151,7 +154,7 @@ class Dispatcher:
     ) -> None:
         try:
             try:
-                result = await sender.send(job.target, job.replies)
+                result = await sender.send(job.target, job.replies, key=f"r{job.delivery_id}")
             except Exception as exc:  # a sender bug or network error is a transient failure, not a crash
                 result = SendResult(RETRY, error=type(exc).__name__)
             if result.status == UNAVAILABLE:

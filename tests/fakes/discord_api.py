@@ -81,6 +81,7 @@ OTHER_GUILD_ID = 1_190_000_000_000_000_002
 CHANNEL_ID = 1_190_000_000_000_000_011  # the text channel of GUILD_ID
 OTHER_CHANNEL_ID = 1_190_000_000_000_000_012  # the text channel of OTHER_GUILD_ID
 DM_CHANNEL_BASE = 1_195_000_000_000_000_000  # a user's DM channel id is DM_CHANNEL_BASE + user id
+NONCE_WINDOW = 300.0  # seconds an enforced nonce is remembered ("the past few minutes" in Discord's docs)
 
 # Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents)
 INTENT_GUILDS = 1 << 0
@@ -232,7 +233,7 @@ def _unknown_webhook() -> ApiError:
 @dataclass
 class _Injection:
     pattern: Any  # str (fnmatch or regex) or re.Pattern
-    kind: str  # "fail" | "hang" | "drop"
+    kind: str  # "fail" | "hang" | "drop" | "lose"
     remaining: int
     status: int = 0
     code: int = 0
@@ -381,6 +382,8 @@ class FakeDiscord:
         self._deleted_channels: set[int] = set()
         self._revoked: set[int] = set()
         self._injections: list[_Injection] = []
+        self._nonces: dict[str, tuple[int, float]] = {}  # enforced nonce -> (message id, monotonic time created)
+        self.nonce_replays = 0  # creates answered with the earlier message because their nonce was seen
 
         # gateway
         self._sessions: dict[str, _Session] = {}
@@ -1357,6 +1360,11 @@ class FakeDiscord:
         (a connection lost mid-request: the client never hears back; nothing happened on the server)."""
         self._injections.append(_Injection(route_pattern, "drop", times))
 
+    def lose_answer_next(self, route_pattern: Any, times: int = 1) -> None:
+        """Carry out the next matching requests, then close the connection before answering (the server acted,
+        the client never heard: the case an idempotency key exists for)."""
+        self._injections.append(_Injection(route_pattern, "lose", times))
+
     def close_dms(self, user_id: int) -> None:
         """The user does not accept DMs: posting in their DM channel -> 403 50007."""
         self._closed_dms.add(user_id)
@@ -1821,9 +1829,13 @@ class FakeDiscord:
                 if request.transport is not None:
                     request.transport.abort()
                 return web.Response(status=500)  # never reaches the client: the connection is gone
-            elif injection is not None:
+            elif injection is not None and injection.kind != "lose":
                 raise self._injected_error(injection, pattern)
             result = await handler(call, **match.groupdict())
+            if injection is not None and injection.kind == "lose":  # done, but the answer never reaches the client
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)
             if isinstance(result, web.Response):
                 return result
             headers = self._ratelimit_headers(pattern)
@@ -2208,8 +2220,28 @@ class FakeDiscord:
                     raise _form_error(["message_reference"], "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message")
             else:
                 reply_to = int(reference["message_id"])
+        earlier = self._enforced_nonce(payload)
+        if earlier is not None:
+            return self._wire(earlier)
         record = self._create(channel_id, payload, call.files, via="channel", reply_to=reply_to)
+        if payload.get("nonce") is not None:
+            self._nonces[str(payload["nonce"])] = (record["id"], time.monotonic())
         return self._wire(record)
+
+    def _enforced_nonce(self, payload: dict) -> dict | None:
+        """Discord: with enforce_nonce, a nonce the same author used in the past few minutes returns that message
+        and creates none (the window's exact length is not documented; NONCE_WINDOW here)."""
+        nonce = payload.get("nonce")
+        if nonce is None or not payload.get("enforce_nonce"):
+            return None
+        now = time.monotonic()
+        if len(self._nonces) > 10_000:  # keep a long soak's fake small
+            self._nonces = {k: v for k, v in self._nonces.items() if now - v[1] < NONCE_WINDOW}
+        seen = self._nonces.get(str(nonce))
+        if seen is None or now - seen[1] >= NONCE_WINDOW or seen[0] not in self._bot:
+            return None
+        self.nonce_replays += 1
+        return self._bot[seen[0]]
 
     async def _r_history(self, call: Call, channel: str) -> list:
         channel_id = self._live_channel(channel)
