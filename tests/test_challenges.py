@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -589,6 +592,19 @@ async def test_a_claim_left_by_a_dead_process_is_sent_once(world):
     assert claimed and await world.at(now + timedelta(minutes=1)) == 0  # a live claim is left alone
     assert await world.at(now + timedelta(minutes=6)) == 1
     assert await world.at(now + timedelta(minutes=20)) == 0
+    assert (await world.repo.post_counts(c.id))[(1, "daily")] == "sent"
+
+
+async def test_a_claim_whose_process_is_gone_is_taken_over_at_once_not_after_the_lease(world):
+    _, c = await started(world)
+    now = utc(2026, 11, 26, 6)
+    plan = world.challenges.plan(c, now)
+    assert await world.repo.claim_challenge_posts([plan], now)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = f"{socket.gethostname()}/{int(ended.stdout)}/run/abcd"  # the claim of a process killed with -9
+    await world.repo._db.execute("UPDATE challenge_posts SET claim_token = ?", (dead,))
+    assert await world.at(now + timedelta(minutes=1)) == 1  # a restart sends it now, not 5 minutes later
+    assert await world.at(now + timedelta(minutes=7)) == 0  # and only once: the new claim names this process
     assert (await world.repo.post_counts(c.id))[(1, "daily")] == "sent"
 
 

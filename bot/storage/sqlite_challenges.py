@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, time
 from typing import Any
 
 from bot.core.ports import Challenge, ChallengeNumbers, ChallengePost, Participant, PostPlan
+from bot.storage.claims import new_token, owner_gone
 from bot.storage.sqlite_reminders import parse_ts, ts
 
 _CHALLENGE_COLUMNS = (
@@ -305,7 +305,7 @@ class ChallengeSQL:
         """
         if not plans:
             return {}
-        token = secrets.token_hex(8)
+        token = new_token()
         stamp = ts(now)
         async with self.transaction() as db:
             for plan in plans:
@@ -354,24 +354,30 @@ class ChallengeSQL:
 
     async def resendable_posts(self, now: datetime, stale_before: datetime) -> list[ChallengePost]:
         """Posts to try again: RETRY outcomes whose backoff is over (their claimed_at is the time of the next
-        attempt), and claims whose process died before finishing them."""
+        attempt), and claims never finished: older than the lease, or their process is gone (a crash, a kill -9:
+        taken over at once on restart)."""
         rows = await self._db.execute_fetchall(
-            "SELECT id, challenge_id, day, kind, scheduled_utc, status, attempts, claimed_at FROM challenge_posts "
-            "WHERE status = 'retry' AND claimed_at <= ? "
-            "UNION ALL SELECT id, challenge_id, day, kind, scheduled_utc, status, attempts, claimed_at "
-            "FROM challenge_posts WHERE status = 'claimed' AND claimed_at < ? ORDER BY id LIMIT 500",
-            (ts(now), ts(stale_before)),
+            "SELECT id, challenge_id, day, kind, scheduled_utc, status, attempts, claimed_at, claim_token "
+            "FROM challenge_posts WHERE status = 'retry' AND claimed_at <= ? "
+            "UNION ALL SELECT id, challenge_id, day, kind, scheduled_utc, status, attempts, claimed_at, claim_token "
+            "FROM challenge_posts WHERE status = 'claimed' ORDER BY id LIMIT 500",
+            (ts(now),),
         )
-        return [ChallengePost(r[0], r[1], r[2], r[3], parse_ts(r[4]), r[5], r[6], parse_ts(r[7])) for r in rows]
+        before, gone = ts(stale_before), {}
+        return [
+            ChallengePost(r[0], r[1], r[2], r[3], parse_ts(r[4]), r[5], r[6], parse_ts(r[7]))
+            for r in rows
+            if r[5] == "retry" or r[7] < before or gone.setdefault(r[8], owner_gone(r[8]))
+        ]
 
     async def reclaim_post(self, post: ChallengePost, now: datetime) -> bool:
         """Take a post over for another attempt; compare-and-set so only one process does. A claim that was
-        never finished (its process died) counts as an attempt."""
+        never finished (its process died) counts as an attempt. The new token names this process."""
         cur = await self._db.execute(
-            "UPDATE challenge_posts SET status = 'claimed', claimed_at = ?, "
+            "UPDATE challenge_posts SET status = 'claimed', claimed_at = ?, claim_token = ?, "
             "attempts = attempts + CASE WHEN status = 'claimed' THEN 1 ELSE 0 END "
             "WHERE id = ? AND status = ? AND attempts = ? AND claimed_at = ?",
-            (ts(now), post.id, post.status, post.attempts, ts(post.claimed_at)),
+            (ts(now), new_token(), post.id, post.status, post.attempts, ts(post.claimed_at)),
         )
         return cur.rowcount == 1
 
