@@ -29,10 +29,11 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
 from telegram.ext import MessageHandler as PTBMessageHandler
 
 from bot.adapters import chunks, retry
+from bot.adapters.telegram_limiter import BULK, AnswersFirstLimiter, retry_after_seconds
 from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
@@ -188,11 +189,6 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError | TimedOut) and not isinstance(exc, BadRequest)
 
 
-def retry_after_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
-    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
-
-
 def with_retries(call):
     """A Bot API call retried through 5xx, timeouts and 429s (the rate limiter waits out the first few)."""
     return retry.with_retries(
@@ -203,24 +199,22 @@ def with_retries(call):
     )
 
 
-def limiter(messages_per_second: float) -> AIORateLimiter:
-    """Telegram's flood limits (overall, 20/min per group), and 429s waited out and retried 3 times
-    (AIORateLimiter's default is not to retry). 0 turns the rate caps off, e.g. for an own Bot API server."""
+def limiter(messages_per_second: float) -> AnswersFirstLimiter:
+    """Telegram's flood limits (overall, 20/min per group) with answers ahead of broadcasts, and 429s waited
+    out and retried 3 times. 0 turns the rate caps off, e.g. for an own Bot API server."""
     if messages_per_second <= 0:
-        return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
-    return AIORateLimiter(overall_max_rate=messages_per_second, group_max_rate=20, max_retries=3)
+        return AnswersFirstLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+    return AnswersFirstLimiter(overall_max_rate=messages_per_second, group_max_rate=20, max_retries=3)
 
 
 class TelegramSender:
     """The delivery port for reminders: Bot API outcomes mapped to sent / blocked / retry / failed."""
 
-    rate_per_second = 25.0  # under Telegram's ~30 messages/s for broadcasts
-
     def __init__(self, adapter: TelegramAdapter, rate_limit: float = 30.0) -> None:
         self.adapter = adapter
-        # Broadcasts at 5/6 of the configured overall limit (25/s at Telegram's 30), leaving room for answers
-        # to people during a fan-out; TELEGRAM_RATE_LIMIT=0 (own Bot API server, no limits) means unpaced.
-        self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit * 5 / 6
+        # Broadcasts may use the whole overall limit: the rate limiter lets answers to people go first and
+        # gives broadcasts the slots left. TELEGRAM_RATE_LIMIT=0 (own Bot API server, no limits): unpaced.
+        self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit
 
     async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
         # `key` is unused: the Bot API has no idempotency key, so a send whose answer was lost may repeat.
@@ -228,7 +222,7 @@ class TelegramSender:
             return SendResult(UNAVAILABLE, error="not connected")
         try:
             for reply in replies:
-                await self.adapter.send_reply(int(target.chat_id), reply)
+                await self.adapter.send_reply(int(target.chat_id), reply, bulk=True)
         except Forbidden as exc:
             return SendResult(BLOCKED, error=str(exc))
         except RetryAfter as exc:
@@ -421,14 +415,22 @@ class TelegramAdapter:
             return False
         return True
 
-    async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
+    async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None, bulk: bool = False) -> None:
+        """An answer, or with `bulk` a broadcast message (reminder, challenge post) that gives way to answers."""
         bot = self.application.bot
         reply_parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        priority = BULK if bulk else None
         if reply.image is not None:
-            await with_retries(lambda: bot.send_photo(chat_id, reply.image, reply_parameters=reply_parameters))
+            await with_retries(
+                lambda: bot.send_photo(
+                    chat_id, reply.image, reply_parameters=reply_parameters, rate_limit_args=priority
+                )
+            )
         if reply.file is not None:
             name, body = reply.file
-            await with_retries(lambda: bot.send_document(chat_id, InputFile(body, filename=name)))
+            await with_retries(
+                lambda: bot.send_document(chat_id, InputFile(body, filename=name), rate_limit_args=priority)
+            )
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
@@ -439,5 +441,6 @@ class TelegramAdapter:
                     parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply) if last else None,
                     reply_parameters=reply_parameters if i == 0 else None,
+                    rate_limit_args=priority,
                 )
             )

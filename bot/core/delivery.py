@@ -92,7 +92,7 @@ class Dispatcher:
         clock: Clock,
         max_attempts: int = 6,
         base_backoff: float = 1.0,
-        # Enough to hide network latency at the platforms' rates (25/s x ~100 ms); also bounds how many sends
+        # Enough to hide network latency at the platforms' rates (30/s x ~100 ms); also bounds how many sends
         # a crash can leave done-but-unrecorded (resent after a restart: Discord's nonce makes that resend a
         # no-op, the Bot API has no idempotency key).
         max_in_flight: int = 16,
