@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
@@ -19,6 +20,7 @@ from bot.core.knowledge import Knowledge, load_synonyms
 from bot.core.ports import Clock, system_clock
 from bot.core.reminders import Reminders
 from bot.core.throttle import Throttle
+from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
 from bot.scheduling import MinuteTicker, together
 from bot.storage.sqlite import SQLiteRepository
@@ -46,6 +48,7 @@ class App:
     ticker: MinuteTicker
     challenges: Challenges
     metrics: Metrics
+    trimmer: HeapTrimmer
 
     def start_scheduler(self) -> None:
         self.ticker.start()
@@ -77,8 +80,15 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock, set
         throttle=throttle,
         on_turn=metrics.turn,
     )
-    ticker = MinuteTicker(together(reminders.tick, challenges.tick), clock)
-    return App(coach, repo, reminders, senders, ticker, challenges, metrics)
+    fan_out = together(reminders.tick, challenges.tick)
+    trimmer = HeapTrimmer()
+
+    async def minute(now: datetime) -> None:
+        await fan_out(now)
+        await trimmer.tick(now)  # after the fan-out: the minute's freed memory goes back to the OS
+
+    ticker = MinuteTicker(minute, clock)
+    return App(coach, repo, reminders, senders, ticker, challenges, metrics, trimmer)
 
 
 # Telegram bot tokens look like 123456789:AA...; Discord's are three dot-separated base64 parts.
