@@ -81,7 +81,7 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock, set
         on_turn=metrics.turn,
     )
     fan_out = together(reminders.tick, challenges.tick)
-    trimmer = HeapTrimmer()
+    trimmer = HeapTrimmer(on_trim=metrics.heap_trimmed)
 
     async def minute(now: datetime) -> None:
         await fan_out(now)

@@ -35,8 +35,11 @@ def _malloc_trim() -> Callable[[int], int] | None:
 class HeapTrimmer:
     """A minute tick: malloc_trim(0) in a worker thread (ctypes drops the GIL, the event loop runs on)."""
 
-    def __init__(self, trim: Callable[[int], int] | None = None) -> None:
+    def __init__(
+        self, trim: Callable[[int], int] | None = None, on_trim: Callable[[float], None] | None = None
+    ) -> None:
         self.trim = trim if trim is not None else _malloc_trim()
+        self.on_trim = on_trim  # metrics: seconds each trim took
         self.last_seconds = 0.0
 
     @property
@@ -49,4 +52,6 @@ class HeapTrimmer:
         started = time.perf_counter()
         await asyncio.to_thread(self.trim, 0)
         self.last_seconds = time.perf_counter() - started
+        if self.on_trim is not None:
+            self.on_trim(self.last_seconds)
         log.debug("event=heap_trimmed seconds=%.4f", self.last_seconds)

@@ -11,6 +11,7 @@ import asyncio
 import bisect
 import json
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -56,6 +57,12 @@ class Metrics:
         self.deliveries: dict[tuple[str, str], int] = defaultdict(int)
         self.late: dict[str, int] = defaultdict(int)
         self.throttled: dict[str, int] = defaultdict(int)
+        self.heap_trims = 0
+        self.heap_trim_seconds = 0.0
+
+    def heap_trimmed(self, seconds: float) -> None:
+        self.heap_trims += 1
+        self.heap_trim_seconds += seconds
 
     def turn(self, platform: str, seconds: float) -> None:
         self.messages[platform] += 1
@@ -92,11 +99,27 @@ class Metrics:
             "# HELP hipcoach_platform_connected 1 when the platform's connection is up.",
             "# TYPE hipcoach_platform_connected gauge",
             *(f'hipcoach_platform_connected{{platform="{p}"}} {int(up)}' for p, up in sorted(platforms.items())),
+            "# HELP hipcoach_heap_trim_seconds Time spent handing freed heap memory back to the OS (once a minute).",
+            "# TYPE hipcoach_heap_trim_seconds summary",
+            f"hipcoach_heap_trim_seconds_sum {self.heap_trim_seconds:.6f}",
+            f"hipcoach_heap_trim_seconds_count {self.heap_trims}",
+            "# HELP process_resident_memory_bytes Resident memory of this process.",
+            "# TYPE process_resident_memory_bytes gauge",
+            f"process_resident_memory_bytes {resident_bytes()}",
             "# HELP hipcoach_uptime_seconds Seconds since the process started.",
             "# TYPE hipcoach_uptime_seconds gauge",
             f"hipcoach_uptime_seconds {time.time() - self.started:.0f}",
         ]
         return "\n".join(lines) + "\n"
+
+
+def resident_bytes() -> int:
+    """RSS from /proc (Linux); 0 where there is none."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class HealthServer:

@@ -54,6 +54,10 @@ async def test_the_apps_minute_tick_trims_after_the_fan_out(tmp_path, clock):
         assert app.trimmer.last_seconds == 0.0
         await app.ticker.run_once()
         assert 0 < app.trimmer.last_seconds < 1.0
+        metrics = app.metrics.render({})
+        assert "hipcoach_heap_trim_seconds_count 1" in metrics  # an operator can see what the trims cost
+        resident = next(line for line in metrics.splitlines() if line.startswith("process_resident_memory_bytes"))
+        assert int(resident.split()[1]) > 10 * 2**20
     finally:
         await app.close()
 
