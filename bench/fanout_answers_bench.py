@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 
-from bench.soak_bench import Arrivals  # noqa: E402
+from bench.soak_bench import Arrivals, latency_summary  # noqa: E402
 from bench.telegram_bench import questions  # noqa: E402
 from tests.conftest import FakeClock  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
@@ -68,13 +67,9 @@ async def main(reminders: int, people: int, rate: float) -> None:
                 seconds = time.monotonic() - started
                 await fake.wait_for(lambda: len(reminders_per_chat(fake)) == reminders, 60, what="the fan-out")
                 counts = reminders_per_chat(fake)
-    ordered = sorted(latencies)
     print(f"Fan-out of {reminders} reminders at TELEGRAM_RATE_LIMIT={rate:g} with {people} people chatting")
     print(f"fan-out took {seconds:.1f} s ({reminders / rate:.1f} s is the limit's best with no answers at all)")
-    print(
-        f"answers during the fan-out: {len(ordered)}, p50 {statistics.median(ordered) * 1e3:.0f} ms, "
-        f"p99 {ordered[int(len(ordered) * 0.99)] * 1e3:.0f} ms, max {ordered[-1] * 1e3:.0f} ms"
-    )
+    print(f"answers during the fan-out: {len(latencies)}, {latency_summary(latencies)}")
     print(f"reminders delivered: {len(counts)} of {reminders}, twice: {sum(n > 1 for n in counts.values())}")
 
 

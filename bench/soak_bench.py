@@ -63,6 +63,14 @@ class Arrivals(list):
             future.set_result(None)
 
 
+def latency_summary(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    return (
+        f"p50 {statistics.median(ordered) * 1e3:6.1f} ms  p99 {ordered[int(len(ordered) * 0.99)] * 1e3:6.1f} ms  "
+        f"max {ordered[-1] * 1e3:6.1f} ms"
+    )
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -210,12 +218,8 @@ async def main(minutes: float, users: int, reminders: int) -> None:
     print(f"\nSoak: {minutes:g} min, {users} people chatting, {reminders} reminders seeded ({len(due)} due in the run)")
     print(f"bot RSS: start {rss[0][1]:.0f} MB, end {rss[-1][1]:.0f} MB, max {max(r for _, r in rss):.0f} MB")
     for platform, values in latencies.items():
-        ordered = sorted(values)
-        if ordered:
-            print(
-                f"{platform:<9} {len(ordered):6d} answers  p50 {statistics.median(ordered) * 1e3:6.1f} ms  "
-                f"p99 {ordered[int(len(ordered) * 0.99)] * 1e3:6.1f} ms  max {ordered[-1] * 1e3:6.1f} ms"
-            )
+        if values:
+            print(f"{platform:<9} {len(values):6d} answers  {latency_summary(values)}")
     print(f"reminders delivered: {got} of {len(due)} due, {twice} twice; delivery log: {outcomes}")
     print(
         f"errors: {errors} in the bot's log, {len(unanswered)} questions unanswered, "

@@ -60,8 +60,11 @@ async def seed_due(repo, platform: str, chat_ids: list[int], fire: datetime = FI
         await repo.add_reminder(Reminder(**{**reminder.__dict__, "next_fire_utc": fire}), before)
 
 
+REMINDER = "Time for your hips"  # the first line of every daily reminder
+
+
 def reminders_per_chat(fake: FakeTelegram) -> Counter:
-    return Counter(m["chat_id"] for m in fake.sent if "Time for your hips" in m["plain_text"])
+    return Counter(m["chat_id"] for m in fake.sent if REMINDER in m["plain_text"])
 
 
 # -- Telegram: answers ---------------------------------------------------------------------------------------

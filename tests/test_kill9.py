@@ -22,10 +22,11 @@ from bot.core.ports import Reminder
 from bot.storage.sqlite import SQLiteRepository
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
+from tests.test_discord_e2e import text_of
+from tests.test_faults import REMINDER, reminders_per_chat
 
 CHATS = list(range(100_001, 101_001))
 MAX_IN_FLIGHT = 16  # the dispatcher's bound on sends in flight at once (Dispatcher.max_in_flight)
-REMINDER = "Time for your hips"
 
 
 async def seed(path: Path, fire: datetime, platform: str) -> None:
@@ -43,13 +44,10 @@ async def seed(path: Path, fire: datetime, platform: str) -> None:
         await repo.close()
 
 
-class Telegram:
-    """The fake Bot API as the place reminders are counted."""
+class Platform:
+    """A fake platform started and stopped with the test, where reminders are counted."""
 
-    platform = "telegram"
-
-    def __init__(self) -> None:
-        self.fake = FakeTelegram()
+    platform = ""
 
     async def __aenter__(self):
         await self.fake.__aenter__()
@@ -57,6 +55,15 @@ class Telegram:
 
     async def __aexit__(self, *exc) -> None:
         await self.fake.__aexit__(*exc)
+
+
+class Telegram(Platform):
+    """The fake Bot API."""
+
+    platform = "telegram"
+
+    def __init__(self) -> None:
+        self.fake = FakeTelegram()
 
     def env(self) -> dict[str, str]:
         return {
@@ -70,25 +77,18 @@ class Telegram:
         await self.fake.wait_for(lambda: self.fake.commands is not None, timeout=30, what="Telegram")
 
     def reminders_per_chat(self) -> Counter:
-        return Counter(m["chat_id"] for m in self.fake.sent if REMINDER in m["plain_text"])
+        return reminders_per_chat(self.fake)
 
 
-class Discord:
-    """The fake Discord (gateway + REST) as the place reminders are counted: one DM per reminder."""
+class Discord(Platform):
+    """The fake Discord (gateway + REST): one DM per reminder."""
 
     platform = "discord"
 
     def __init__(self) -> None:
         self.fake = FakeDiscord()
-
-    async def __aenter__(self):
-        await self.fake.__aenter__()
         for user_id in CHATS:
             self.fake.add_user(user_id, f"member{user_id}")
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.fake.__aexit__(*exc)
 
     def env(self) -> dict[str, str]:
         return {
@@ -102,10 +102,7 @@ class Discord:
         await self.fake.wait_for(lambda: self.fake.is_ready, timeout=30, what="Discord")
 
     def reminders_per_chat(self) -> Counter:
-        def text(m: dict) -> str:
-            return m["content"] + " ".join(str(e.get("title", "")) for e in m["embeds"])
-
-        return Counter(m["dm_user_id"] for m in self.fake.messages if m["dm_user_id"] and REMINDER in text(m))
+        return Counter(m["dm_user_id"] for m in self.fake.messages if m["dm_user_id"] and REMINDER in text_of(m))
 
 
 async def start_bot(platform: Telegram | Discord, db: Path, cwd: Path) -> asyncio.subprocess.Process:

@@ -34,12 +34,11 @@ MAX_GROUPS = 1024  # group windows remembered; idle ones are forgotten first
 class Slots:
     """Hands out send slots at `rate` per second (bursts up to one second's worth), answers first."""
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
         self.capacity = max(1.0, rate)
-        self.monotonic = monotonic
         self.tokens = self.capacity
-        self.updated = monotonic()
+        self.updated = time.monotonic()
         self.answers: deque[asyncio.Future] = deque()
         self.bulk: deque[tuple[float, asyncio.Future]] = deque()
         self.paused_until = 0.0  # after a 429 nothing is sent before this
@@ -48,7 +47,7 @@ class Slots:
     async def take(self, bulk: bool) -> None:
         future = asyncio.get_running_loop().create_future()
         if bulk:
-            self.bulk.append((self.monotonic(), future))
+            self.bulk.append((time.monotonic(), future))
         else:
             self.answers.append(future)
         if self._pump is None or self._pump.done():
@@ -56,10 +55,10 @@ class Slots:
         await future
 
     def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
     def _refill(self) -> None:
-        now = self.monotonic()
+        now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) / self.interval)
         self.updated = now
 
@@ -69,13 +68,13 @@ class Slots:
             self.bulk.popleft()
         while self.answers and self.answers[0].done():
             self.answers.popleft()
-        if self.bulk and (not self.answers or self.monotonic() - self.bulk[0][0] > BULK_PATIENCE):
+        if self.bulk and (not self.answers or time.monotonic() - self.bulk[0][0] > BULK_PATIENCE):
             return self.bulk.popleft()[1]
         return self.answers.popleft() if self.answers else None
 
     async def _run(self) -> None:
         while True:
-            wait = self.paused_until - self.monotonic()
+            wait = self.paused_until - time.monotonic()
             if wait <= 0:
                 self._refill()
                 wait = (1.0 - self.tokens) * self.interval
@@ -92,16 +91,13 @@ class Slots:
 class GroupWindows:
     """At most `per_minute` messages in any 60 s to one group (Telegram's 20/min), oldest groups forgotten."""
 
-    def __init__(
-        self, per_minute: int, period: float = GROUP_PERIOD, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_minute: int, period: float = GROUP_PERIOD) -> None:
         self.per_minute, self.period = per_minute, period
-        self.monotonic = monotonic
         self.sent: dict[int | str, deque[float]] = {}
 
     async def take(self, group: int | str) -> None:
         while True:
-            now = self.monotonic()
+            now = time.monotonic()
             window = self.sent.pop(group, None) or deque()
             while window and now - window[0] >= self.period:
                 window.popleft()
