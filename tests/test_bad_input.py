@@ -67,6 +67,13 @@ async def test_bad_text_gets_a_short_reply(chat, content, name):
     check_replies(await chat.say(BAD_TEXTS[name]), content.messages["error"])
 
 
+async def test_a_name_with_a_lone_surrogate_is_answered_and_stored(coach, content):
+    # found by hypothesis in a fresh environment: the display name is stored, and SQLite needs valid UTF-8
+    incoming = Incoming("test", "surrogate", "surrogate", text="my hips are tight", display_name="Al\ud800ex")
+    check_replies(await coach.handle(incoming), content.messages["error"])
+    assert incoming.display_name == "Al?ex"
+
+
 async def test_long_text_is_read_in_part_and_still_understood(chat, content):
     replies = await chat.say("my knee hurts when I squat. " * 4000)  # ~110 kB
     check_replies(replies, content.messages["error"])

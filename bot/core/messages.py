@@ -41,6 +41,15 @@ class Incoming:
     organiser: bool = False
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def __post_init__(self) -> None:
+        # JSON from a platform may carry lone surrogates ("\ud800"), which SQLite (UTF-8) rejects: make every
+        # string that can be stored valid text once here (names, command arguments such as a challenge name,
+        # ids). The message text is only read, never stored, and the coach copes with it as it is.
+        for name in ("user_id", "chat_id", "command", "args", "button", "display_name", "space", "channel"):
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.isascii():
+                object.__setattr__(self, name, value.encode("utf-8", "replace").decode("utf-8"))
+
     @property
     def user_key(self) -> str:
         """Stable id of the person across the whole app: platform plus platform user id."""
