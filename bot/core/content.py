@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
-from bot.core.safety import LEVELS, NONE, PatternError, Rule, SafetyTriage, compile_pattern
+from bot.core.findings import KINDS, FindingReader, FindingSpec
+from bot.core.patterns import Pattern, PatternError, compile_pattern
+from bot.core.safety import LEVELS, NONE, Condition, Rule, SafetyTriage
 from bot.core.text import Negation
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
@@ -296,30 +298,6 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
     for key in ("words", "ignore", "clause_breaks", "symptom_words"):
         if not all(isinstance(w, str) for w in negation.get(key) or []):
             check.fail(path, f"negation.{key}", "every entry must be quoted text (YAML reads a bare no as false)")
-    rules = []
-    for item in check.entries(path, data.get("rules")):
-        level = check.choice(path, item, "level", LEVELS[1:])
-        patterns = []
-        for raw in item.get("patterns") or []:
-            try:
-                patterns.append(compile_pattern(str(raw)))
-            except (PatternError, ValueError) as exc:
-                check.fail(path, item["id"], f"pattern {raw!r}: {exc}")
-        if not patterns:
-            check.fail(path, item["id"], "needs at least one pattern")
-        if level in LEVELS[1:] and level not in escalations and not item.get("message"):
-            check.fail(path, item["id"], f"no escalation wording for level {level!r}")
-        rules.append(
-            Rule(
-                id=item["id"],
-                level=level if level in LEVELS else NONE,
-                patterns=tuple(patterns),
-                reason=" ".join(str(item.get("reason", "")).split()),
-                message=" ".join(str(item.get("message", "")).split()),
-                topic=item.get("topic"),
-                negation_window=item.get("negation_window"),
-            )
-        )
     words = Negation(
         words=set(negation.get("words") or []),
         ignore=[tuple(str(p).split()) for p in negation.get("ignore") or []],
@@ -327,4 +305,70 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
         window=int(negation.get("window", 4)),
         symptom_words=set(negation.get("symptom_words") or []),
     )
-    return SafetyTriage(rules, words, {k: " ".join(str(v).split()) for k, v in escalations.items()})
+    specs = _load_findings(path.with_name("findings.yaml"), check)
+    known = {spec.id for spec in specs}
+    rules = []
+    for item in check.entries(path, data.get("rules")):
+        level = check.choice(path, item, "level", LEVELS[1:])
+        conditions = []
+        for raw in item.get("when") or []:
+            try:
+                condition = Condition.parse(str(raw))
+            except ValueError as exc:
+                check.fail(path, item["id"], str(exc))
+                continue
+            for finding in sorted(condition.findings() - known):
+                check.fail(path, item["id"], f"condition {raw!r} names unknown finding {finding!r}")
+            conditions.append(condition)
+        if not conditions:
+            check.fail(path, item["id"], "needs at least one condition under 'when'")
+        unless = frozenset(str(u) for u in item.get("unless") or [])
+        for finding in sorted(unless - known):
+            check.fail(path, item["id"], f"'unless' names unknown finding {finding!r}")
+        if not item.get("source"):
+            check.fail(path, item["id"], "every rule names the guidance it follows under 'source'")
+        if level in LEVELS[1:] and level not in escalations and not item.get("message"):
+            check.fail(path, item["id"], f"no escalation wording for level {level!r}")
+        rules.append(
+            Rule(
+                id=item["id"],
+                level=level if level in LEVELS else NONE,
+                conditions=tuple(conditions),
+                reason=" ".join(str(item.get("reason", "")).split()),
+                message=" ".join(str(item.get("message", "")).split()),
+                topic=item.get("topic"),
+                source=" ".join(str(item.get("source", "")).split()),
+                unless=unless,
+            )
+        )
+    scopes = data.get("scope") or {}
+    reader = FindingReader(
+        specs,
+        words,
+        hypothetical=_patterns(path, "scope.hypothetical", scopes.get("hypothetical"), check),
+        past=_patterns(path, "scope.past", scopes.get("past"), check),
+    )
+    return SafetyTriage(reader, rules, {k: " ".join(str(v).split()) for k, v in escalations.items()})
+
+
+def _patterns(path: Path, entry: str, raw: Any, check: _Checker) -> list[Pattern]:
+    out = []
+    for text in raw or []:
+        try:
+            out.append(compile_pattern(str(text)))
+        except (PatternError, ValueError) as exc:
+            check.fail(path, entry, f"pattern {text!r}: {exc}")
+    return out
+
+
+def _load_findings(path: Path, check: _Checker) -> list[FindingSpec]:
+    data = check.load_yaml(path) or {}
+    specs = []
+    for item in check.entries(path, data.get("findings")):
+        kind = check.choice(path, item, "kind", KINDS)
+        patterns = _patterns(path, item["id"], item.get("phrases"), check)
+        if not patterns:
+            check.fail(path, item["id"], "needs at least one phrase")
+        window = item.get("negation_window")
+        specs.append(FindingSpec(item["id"], kind, tuple(patterns), window, bool(item.get("always", False))))
+    return specs

@@ -136,8 +136,11 @@ class Negation:
         window = self.window if window is None else window
         i, seen = index - 1, 0
         while i >= 0 and seen < window:
-            if toks[i] in CLAUSE_PUNCTUATION or toks[i] in self.clause_breaks:
+            if toks[i] in CLAUSE_PUNCTUATION:
                 return False
+            if toks[i] in self.clause_breaks:
+                # "not after a fall" still negates; "can't walk after a fall" does not reach past "after"
+                return i > 0 and self._is_negation(toks, i - 1)
             if self._is_negation(toks, i):
                 return True
             seen += 1

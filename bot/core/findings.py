@@ -1,0 +1,140 @@
+"""Reading a message into clinical findings: body site, symptom, loss of function, mechanism, context,
+time course, laterality, and crisis language.
+
+Each finding has a lexicon of everyday phrasings (content/findings.yaml, in the pattern language of
+bot.core.patterns). A phrase found in the message counts as a finding unless its scope says otherwise:
+- negated: a negation word shortly before it, in the same clause ("not numb, just tight");
+- hypothetical: after a marker like "what if" or "is it normal to" in the same sentence
+  ("what if my leg goes numb?");
+- in the past and over: a symptom or mechanism in a clause that says so ("tore it years ago").
+Findings keep the sentence they were found in, so a rule can ask for two findings side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.patterns import Hit, Pattern, PatternSet
+from bot.core.text import CLAUSE_PUNCTUATION, Negation, tokens
+
+KINDS = ("site", "symptom", "function", "mechanism", "context", "course", "laterality", "crisis", "intent")
+SENTENCE_END = frozenset(".!?")
+# Kinds whose findings a "years ago, all healed" clause sets aside; context (a hip replacement,
+# pregnancy, cancer history) stays true whenever it happened.
+PAST_KINDS = frozenset({"symptom", "mechanism", "function", "course"})
+# A negation covers what is claimed, not where: "can't feel the inside of my thighs" keeps the site.
+UNNEGATED_KINDS = frozenset({"site", "laterality"})
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    id: str
+    kind: str
+    patterns: tuple[Pattern, ...]
+    negation_window: int | None = None  # None: the default window; 0: never negated
+    always: bool = False  # counted even in a hypothetical or past clause (crisis language)
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a message says is true now, and where (sentence numbers)."""
+
+    present: dict[str, frozenset[int]] = field(default_factory=dict)
+    set_aside: frozenset[str] = frozenset()  # found, but negated, hypothetical or past
+
+    def __contains__(self, finding: str) -> bool:
+        return finding in self.present
+
+    def ids(self) -> frozenset[str]:
+        return frozenset(self.present)
+
+
+class FindingReader:
+    def __init__(
+        self,
+        specs: list[FindingSpec],
+        negation: Negation,
+        hypothetical: list[Pattern],
+        past: list[Pattern],
+    ) -> None:
+        self.specs = specs
+        self.negation = negation
+        owners: list[int] = []
+        patterns: list[Pattern] = []
+        for i, spec in enumerate(specs):
+            for pattern in spec.patterns:
+                owners.append(i)
+                patterns.append(pattern)
+        self._owner = owners
+        self._phrases = PatternSet(patterns)
+        self._hypothetical = PatternSet(hypothetical)
+        self._past = PatternSet(past)
+
+    def read(self, text: str) -> Findings:
+        toks = [t for t in tokens(text) if t not in _INTENSIFIERS]
+        if not toks:
+            return Findings()
+        sentence_of, clause_of = _positions(toks)
+        hypothetical_from = _first_marker_per_sentence(self._hypothetical.hits(toks), sentence_of)
+        past_clauses = {clause_of[hit.start] for hit in self._past.hits(toks)}
+        present: dict[str, set[int]] = {}
+        aside: set[str] = set()
+        for hit in self._phrases.hits(toks):
+            spec = self.specs[self._owner[hit.key]]
+            if self._in_scope(spec, hit, toks, sentence_of, clause_of, hypothetical_from, past_clauses):
+                present.setdefault(spec.id, set()).add(sentence_of[hit.start])
+            else:
+                aside.add(spec.id)
+        return Findings({k: frozenset(v) for k, v in present.items()}, frozenset(aside - present.keys()))
+
+    def _in_scope(
+        self,
+        spec: FindingSpec,
+        hit: Hit,
+        toks: list[str],
+        sentence_of: list[int],
+        clause_of: list[int],
+        hypothetical_from: dict[int, int],
+        past_clauses: set[int],
+    ) -> bool:
+        if (
+            spec.kind not in UNNEGATED_KINDS
+            and spec.negation_window != 0
+            and self.negation.negated_before(toks, hit.start, spec.negation_window)
+        ):
+            return False
+        if spec.always:
+            return True
+        marker = hypothetical_from.get(sentence_of[hit.start])
+        if marker is not None and marker <= hit.start:
+            return False
+        return not (spec.kind in PAST_KINDS and clause_of[hit.start] in past_clauses)
+
+
+# Words that only add emphasis: "can't even lift my leg" reads as "can't lift my leg".
+_INTENSIFIERS = frozenset("even really actually literally totally completely fully".split())
+# Words that start a new clause for scope: "years ago ... and recently it hurts" is two clauses.
+_CLAUSE_WORDS = frozenset("but now though although however yet recently lately nowadays currently today".split())
+
+
+def _positions(toks: list[str]) -> tuple[list[int], list[int]]:
+    """Sentence and clause number of every token."""
+    sentence_of, clause_of = [], []
+    sentence = clause = 0
+    for tok in toks:
+        sentence_of.append(sentence)
+        clause_of.append(clause)
+        if tok in SENTENCE_END:
+            sentence += 1
+        if tok in CLAUSE_PUNCTUATION or tok in _CLAUSE_WORDS:
+            clause += 1
+    return sentence_of, clause_of
+
+
+def _first_marker_per_sentence(hits, sentence_of: list[int]) -> dict[int, int]:
+    first: dict[int, int] = {}
+    for hit in hits:
+        sentence = sentence_of[hit.start]
+        if hit.start < first.get(sentence, len(sentence_of)):
+            first[sentence] = hit.start
+    return first
