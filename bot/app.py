@@ -16,9 +16,10 @@ from bot.core.challenges import Challenges
 from bot.core.coach import Coach
 from bot.core.content import DEFAULT_CONTENT_DIR, Content, load_content
 from bot.core.delivery import Dispatcher, Sender
-from bot.core.knowledge import Knowledge, load_synonyms
+from bot.core.knowledge import Knowledge, load_elsewhere, load_synonyms
 from bot.core.ports import Clock, system_clock
 from bot.core.reminders import Reminders
+from bot.core.semantic import load_embedder
 from bot.core.throttle import Throttle
 from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
@@ -33,10 +34,12 @@ def content_dir() -> Path:
     return Path(os.environ.get("HIPCOACH_CONTENT") or DEFAULT_CONTENT_DIR)
 
 
-def build_knowledge(directory: Path | None = None) -> tuple[Content, Knowledge]:
+def build_knowledge(directory: Path | None = None, semantic: bool = True) -> tuple[Content, Knowledge]:
+    """Content and its indexes; `semantic=False` leaves out the embedding model (for comparisons)."""
     directory = directory or content_dir()
     content = load_content(directory)
-    return content, Knowledge(content, load_synonyms(directory))
+    embedder = load_embedder() if semantic else None
+    return content, Knowledge(content, load_synonyms(directory), embedder, load_elsewhere(directory))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from bot.core.challenges import STOPPED_NOTICE, Challenges
 from bot.core.choices import exercise_choices, timezone_choices
 from bot.core.content import Content, Topic
 from bot.core.conversation import AREA_GOAL, Conversations, Turn
+from bot.core.findings import Findings
 from bot.core.knowledge import Analysis, Knowledge, Match, stem
 from bot.core.messages import Button, Incoming, Reply, rows
 from bot.core.ports import Clock, Repository, system_clock
@@ -27,6 +28,7 @@ from bot.core.reminders import Reminders
 from bot.core.routines import exercise_card, parse_routine_button, routine_overview, routine_step
 from bot.core.safety import LEVELS, NONE, URGENT
 from bot.core.schedule_text import parse_reminder_request, resolve_timezone
+from bot.core.semantic import Nearest
 from bot.core.text import MAX_TEXT_CHARS, words
 from bot.core.throttle import Throttle
 
@@ -78,6 +80,7 @@ REMINDER_COMMANDS = {
     "progress": "streak",
     "timezone": "timezone",
 }
+MEDICATION = "medication-question"  # a finding: asks about a medicine's dose or mixing medicines
 # The command line and the terminal chat have one local user, who cannot flood anyone else.
 LOCAL_PLATFORMS = frozenset({"cli", "terminal"})
 NOTICES = {
@@ -98,6 +101,12 @@ class Thresholds:
     answer: float = 0.24
     suggest: float = 0.12
     min_coverage: float = 0.75  # share of content words we know; below it the message is about something else
+    sure: float = 0.5  # word-matching confidence above which the embeddings are not consulted
+    semantic_margin: float = 0.1  # how much nearer a topic must be than the "elsewhere" examples
+    semantic_answer: float = 0.55  # similarity to answer a topic the words missed
+    semantic_body: float = 0.4  # the same, for a message that talks about the body or exercise
+    semantic_floor: float = 0.3  # below this nothing is near in meaning
+    blend_coverage: float = 0.35  # a guess from meaning needs this share of known words ("knee-jerk reaction" has 1 of 4)
 
 
 class Coach:
@@ -354,10 +363,12 @@ class Coach:
             turn.set_flow(None)
             topic = triage.rule.topic or ("urgent-care" if triage.level == URGENT else "see-a-professional")
             return prefix + [Reply(self.content.safety.wording(triage), topic=topic, safety=triage.level)]
+        if MEDICATION in triage.findings:
+            return prefix + [Reply(self.msg["medication"], topic="medication")]
 
         replies = await self._continue_flow(turn, text, raw)
         if replies is None:
-            replies = await self._understand(turn, text, raw)
+            replies = await self._understand(turn, text, raw, triage.findings)
         if turn.first_contact and not turn.profile.onboarded and not turn.state.get("flow") and replies[0].topic:
             # offered in the same message: one notification, the answer first
             replies = replies[:-1] + [follow_up(replies[-1], self.flows.onboarding_offer())]
@@ -392,7 +403,7 @@ class Coach:
                 return [Reply(self.msg["routine_stopped"])]
         return None
 
-    async def _understand(self, turn: Turn, text: str, raw: list[str]) -> list[Reply]:
+    async def _understand(self, turn: Turn, text: str, raw: list[str], findings: Findings) -> list[Reply]:
         talk = intents.small_talk(raw)
         if talk == "greeting":
             name = f", {turn.incoming.display_name}" if turn.incoming.display_name else ""
@@ -415,7 +426,7 @@ class Coach:
                 return self._more(turn, last)
 
         if intents.about_other_body_part(raw):
-            return [self._fallback(off_topic=True)]
+            return [Reply(self.msg["body_elsewhere"])]  # about the body: never "outside what I know"
         analysis = self.knowledge.analyse(text)
         wish = intents.routine_wish(raw, analysis)
         if wish is not None:
@@ -428,11 +439,44 @@ class Coach:
             raw, analysis, *found, confident_topic=confidence >= self.thresholds.answer
         ):
             return [exercise_card(self.content.exercises[found[0]], self.content)]
-        if confidence >= self.thresholds.answer:
+        t = self.thresholds
+        meaning = self._meaning(text, confidence)
+        body = findings.about_the_body
+        if meaning is not None and self._means_elsewhere(meaning, body):
+            return [self._fallback(off_topic=True)]  # nearer to anything-but-hips than to any topic
+        if confidence >= t.answer:  # measured: overruling confident word matches with meaning loses accuracy
             return self._answer_topic(turn, self.content.topics[matches[0].id], analysis)
-        if confidence >= self.thresholds.suggest and analysis.coverage >= self.thresholds.min_coverage:
-            return [self._did_you_mean(matches)]
-        return [self._fallback(off_topic=analysis.coverage < self.thresholds.min_coverage)]
+        if meaning is not None and meaning.topic and self._means_a_topic(meaning, body):
+            return self._answer_topic(turn, self.content.topics[meaning.topic], analysis)
+        if body and meaning is not None and meaning.score >= t.semantic_floor and analysis.coverage >= t.blend_coverage:
+            # About the body, but neither words nor meaning are sure: the likeliest answer, with the others a tap away
+            ranked = blend(matches, meaning)
+            others = ranked[1:3]
+            return self._answer_topic(turn, self.content.topics[ranked[0]], analysis, others=others)
+        if confidence >= t.suggest and analysis.coverage >= t.min_coverage:
+            return [self._did_you_mean([m.id for m in matches])]
+        return [self._fallback(off_topic=not body and analysis.coverage < t.min_coverage)]
+
+    def _means_elsewhere(self, meaning: Nearest, body: bool) -> bool:
+        """Nearer to the examples about other things than to any topic (or, with no body words, near neither)."""
+        t = self.thresholds
+        if meaning.margin < -t.semantic_margin:
+            return True
+        return not body and meaning.score < t.semantic_floor + 0.1
+
+    def _meaning(self, text: str, confidence: float) -> Nearest | None:
+        """The embedding index's view, when word matching alone is not sure."""
+        semantic = self.knowledge.semantic
+        if semantic is None or confidence >= self.thresholds.sure:
+            return None
+        return semantic.nearest(text)
+
+    def _means_a_topic(self, meaning: Nearest, body: bool) -> bool:
+        """Close enough in meaning to answer a topic the words did not find: nearer to hips than elsewhere."""
+        t = self.thresholds
+        if meaning.margin < (t.semantic_margin if body else 2 * t.semantic_margin):
+            return False
+        return meaning.score >= (t.semantic_body if body else t.semantic_answer)
 
     def _confidence(self, matches: list[Match], analysis: Analysis) -> float:
         if not matches:
@@ -466,10 +510,14 @@ class Coach:
 
     # -- answers -----------------------------------------------------------------------------
 
-    def _answer_topic(self, turn: Turn, topic: Topic, analysis: Analysis | None = None) -> list[Reply]:
+    def _answer_topic(
+        self, turn: Turn, topic: Topic, analysis: Analysis | None = None, others: list[str] | None = None
+    ) -> list[Reply]:
         turn.remember_topic(topic.id)
         buttons = [Button(self.msg["more_button"], f"m:{topic.id}")] if topic.more else []
-        for ex_id in topic.exercises[:2]:
+        if others:  # not sure this is the question: the next likeliest topics instead of exercises
+            buttons += [Button(self.content.topics[o].title[:40], f"t:{o}") for o in others]
+        for ex_id in () if others else topic.exercises[:2]:
             name = self.content.exercises[ex_id].name
             buttons.append(Button(self.msg["how_to_button"].format(name=name)[:40], f"x:{ex_id}"))
         answer = Reply(topic.answer, rows(*buttons, per_row=1), topic=topic.id)
@@ -483,8 +531,8 @@ class Coach:
         turn.remember_topic(topic_id)
         return [Reply(topic.more or self.msg["more_none"], topic=topic_id)]
 
-    def _did_you_mean(self, matches: list[Match]) -> Reply:
-        buttons = [Button(self.content.topics[m.id].title[:40], f"t:{m.id}") for m in matches[:3]]
+    def _did_you_mean(self, topic_ids: list[str]) -> Reply:
+        buttons = [Button(self.content.topics[t].title[:40], f"t:{t}") for t in topic_ids[:3]]
         return Reply(self.msg["did_you_mean"], rows(*buttons, per_row=1))
 
     def _fallback(self, off_topic: bool) -> Reply:
@@ -516,6 +564,16 @@ class Coach:
         text = routine_overview(routine, self.content, self.msg["level_names"])
         overview = Reply(text, topic=routine.id, card=True)
         return [overview, *await self._routine_at(turn, routine, 0, edit=False)]
+
+
+def blend(matches: list[Match], meaning: Nearest) -> list[str]:
+    """Topics ranked by word match and meaning together (each on its own scale, meaning counting more)."""
+    scores: dict[str, float] = {}
+    for topic_id, score in meaning.ranked:
+        scores[topic_id] = scores.get(topic_id, 0.0) + score
+    for m in matches:
+        scores[m.id] = scores.get(m.id, 0.0) + 0.5 * m.score
+    return sorted(scores, key=lambda t: -scores[t])
 
 
 def follow_up(first: Reply, then: Reply) -> Reply:

@@ -22,6 +22,10 @@ SENTENCE_END = frozenset(".!?")
 # Kinds whose findings a "years ago, all healed" clause sets aside; context (a hip replacement,
 # pregnancy, cancer history) stays true whenever it happened.
 PAST_KINDS = frozenset({"symptom", "mechanism", "function", "course"})
+# What makes a message about the body or exercise, for the "never 'outside what I know'" rule.
+BODY_KINDS = frozenset({"symptom", "function", "mechanism"})
+# Sites count only through body-part, which leaves out "hip" itself (hip hop, hipster, a hip check).
+BODY_WORDS = frozenset({"body-part", "movement-talk"})
 # A negation covers what is claimed, not where: "can't feel the inside of my thighs" keeps the site.
 UNNEGATED_KINDS = frozenset({"site", "laterality"})
 
@@ -41,6 +45,12 @@ class Findings:
 
     present: dict[str, frozenset[int]] = field(default_factory=dict)
     set_aside: frozenset[str] = frozenset()  # found, but negated, hypothetical or past
+    kinds: frozenset[str] = frozenset()  # kinds of everything found, set aside or not
+
+    @property
+    def about_the_body(self) -> bool:
+        """Does the message talk about the body, pain, an injury or exercise at all (even to deny it)?"""
+        return bool(self.kinds & BODY_KINDS) or bool(BODY_WORDS & (self.present.keys() | self.set_aside))
 
     def __contains__(self, finding: str) -> bool:
         return finding in self.present
@@ -79,13 +89,17 @@ class FindingReader:
         past_clauses = {clause_of[hit.start] for hit in self._past.hits(toks)}
         present: dict[str, set[int]] = {}
         aside: set[str] = set()
+        kinds: set[str] = set()
         for hit in self._phrases.hits(toks):
             spec = self.specs[self._owner[hit.key]]
+            kinds.add(spec.kind)
             if self._in_scope(spec, hit, toks, sentence_of, clause_of, hypothetical_from, past_clauses):
                 present.setdefault(spec.id, set()).add(sentence_of[hit.start])
             else:
                 aside.add(spec.id)
-        return Findings({k: frozenset(v) for k, v in present.items()}, frozenset(aside - present.keys()))
+        return Findings(
+            {k: frozenset(v) for k, v in present.items()}, frozenset(aside - present.keys()), frozenset(kinds)
+        )
 
     def _in_scope(
         self,
@@ -103,7 +117,7 @@ class FindingReader:
             and self.negation.negated_before(toks, hit.start, spec.negation_window)
         ):
             return False
-        if spec.always:
+        if spec.always or spec.kind == "intent":  # what someone asks for is not a symptom they report
             return True
         marker = hypothetical_from.get(sentence_of[hit.start])
         if marker is not None and marker <= hit.start:

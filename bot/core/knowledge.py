@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.content import Content, Exercise
+from bot.core.semantic import ELSEWHERE, Embedder, SemanticIndex
 from bot.core.text import CLAUSE_PUNCTUATION, Negation, tokens, words
 
 STOPWORDS = frozenset(
@@ -401,6 +402,15 @@ def content_vocabulary(content: Content) -> Counter[str]:
     return vocab
 
 
+def load_elsewhere(content_dir: Path) -> list[str]:
+    """Examples of messages about anything but hips (content/semantic.yaml)."""
+    path = content_dir / "semantic.yaml"
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [str(x) for x in data.get("elsewhere") or []]
+
+
 def load_synonyms(content_dir: Path) -> dict[str, list[str]]:
     path = content_dir / "synonyms.yaml"
     if not path.exists():
@@ -412,7 +422,13 @@ def load_synonyms(content_dir: Path) -> dict[str, list[str]]:
 class Knowledge:
     """Everything retrieval needs, built once at start-up."""
 
-    def __init__(self, content: Content, synonyms: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        content: Content,
+        synonyms: dict[str, list[str]],
+        embedder: Embedder | None = None,
+        elsewhere: list[str] | None = None,
+    ) -> None:
         self.content = content
         self.analyzer = Analyzer(
             synonyms, content_vocabulary(content), domain_vocabulary(content), content.safety.negation
@@ -423,6 +439,11 @@ class Knowledge:
         }
         self.topics = TopicIndex(self.analyzer, docs, {t.id: t.keywords for t in content.topics.values()})
         self.exercises = ExerciseFinder(self.analyzer, content.exercises)
+        self.semantic: SemanticIndex | None = None
+        if embedder is not None:
+            meaning = {t.id: [*t.examples, t.title] for t in content.topics.values()}
+            meaning[ELSEWHERE] = list(elsewhere or [])
+            self.semantic = SemanticIndex(embedder, meaning)
 
     def analyse(self, text: str) -> Analysis:
         return self.analyzer.analyse(text)
