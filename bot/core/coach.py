@@ -106,7 +106,7 @@ class Thresholds:
     semantic_answer: float = 0.55  # similarity to answer a topic the words missed
     semantic_body: float = 0.4  # the same, for a message that talks about the body or exercise
     semantic_floor: float = 0.3  # below this nothing is near in meaning
-    blend_coverage: float = 0.35  # a guess from meaning needs this share of known words ("knee-jerk reaction" has 1 of 4)
+    blend_coverage: float = 0.35  # a guess from meaning needs this share of known words ("knee-jerk reaction": 1 of 4)
 
 
 class Coach:

@@ -339,6 +339,7 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
                 topic=item.get("topic"),
                 source=" ".join(str(item.get("source", "")).split()),
                 unless=unless,
+                examples=tuple(str(e) for e in item.get("examples") or []),
             )
         )
     scopes = data.get("scope") or {}

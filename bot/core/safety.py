@@ -70,6 +70,7 @@ class Rule:
     topic: str | None = None
     source: str = ""
     unless: frozenset[str] = frozenset()
+    examples: tuple[str, ...] = ()  # how a person might say it, for the semantic safety net
 
     def holds(self, found: Findings) -> bool:
         if self.unless & found.present.keys():

@@ -42,9 +42,9 @@ class Result:
         return self.safety_hits / self.total
 
 
-async def evaluate(cases: list[dict] | None = None) -> Result:
+async def evaluate(cases: list[dict] | None = None, built=None) -> Result:
     cases = cases if cases is not None else load_eval()
-    content, knowledge = build_knowledge()
+    content, knowledge = built or build_knowledge()
     with tempfile.TemporaryDirectory() as tmp:
         repo = await SQLiteRepository.open(Path(tmp) / "eval.db")
         coach = Coach(content, knowledge, repo)

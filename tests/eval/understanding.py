@@ -99,8 +99,9 @@ def judge(case: dict, topic: str | None, safety: str) -> str | None:
     return None
 
 
-async def score(cases: list[dict]) -> Score:
-    content, knowledge = build_knowledge()
+async def score(cases: list[dict], built=None) -> Score:
+    """Score through the real coach; `built` is a (content, knowledge) pair to score instead of the default."""
+    content, knowledge = built or build_knowledge()
     result = Score()
     with tempfile.TemporaryDirectory() as tmp:
         repo = await SQLiteRepository.open(Path(tmp) / "eval.db")
