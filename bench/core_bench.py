@@ -1,7 +1,8 @@
 """Benchmark of the coaching core, in-process, on the answer-quality evaluation set.
 
-Prints start-up time (content load + index build), messages/second and p50/p99 latency per free-text
-message: once for understanding alone (safety + retrieval, no storage) and once through
+Prints start-up time (content load + index build, embedding model included), messages/second and
+p50/p99 latency per free-text message: once for understanding alone (safety findings + word retrieval
++ meaning lookup, no storage) and once through
 `coach.handle` on a real SQLite file (what a user waits for).
 
     python bench/core_bench.py [--rounds 5]
@@ -61,6 +62,8 @@ async def main(rounds: int) -> None:
             analysis = knowledge.analyse(text)
             knowledge.topics.search(analysis.terms)
             knowledge.exercises.find(text)
+            if knowledge.semantic is not None:  # worst case: the coach asks it only when words are unsure
+                knowledge.semantic.nearest(text)
             understanding.append(time.perf_counter() - started)
     report("understanding only", understanding)
 

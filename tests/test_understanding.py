@@ -41,7 +41,9 @@ def test_the_sets_are_big_and_cover_every_guideline_category():
     assert GUIDELINE_CATEGORIES <= {c.get("category") for c in cases if c["level"] != "none"}
     assert {"offtopic", "medication"} <= {c.get("kind") for c in cases}
     held_back = load(HELD_BACK)
-    assert len(held_back) >= 150 and not {c["text"] for c in held_back} & {c["text"] for c in load(TUNING)}
+    seen = {c["text"].strip().lower() for c in load(TUNING)}
+    assert len(held_back) >= 150
+    assert sum(c["text"].strip().lower() in seen for c in held_back) == 0, "a held-back message is also a tuning one"
 
 
 @pytest.mark.parametrize("name, paths", [("tuning sets", TUNING), ("held back", HELD_BACK)])

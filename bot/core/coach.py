@@ -80,7 +80,6 @@ REMINDER_COMMANDS = {
     "progress": "streak",
     "timezone": "timezone",
 }
-MEDICATION = "medication-question"  # a finding: asks about a medicine's dose or mixing medicines
 # The command line and the terminal chat have one local user, who cannot flood anyone else.
 LOCAL_PLATFORMS = frozenset({"cli", "terminal"})
 NOTICES = {
@@ -363,7 +362,7 @@ class Coach:
             turn.set_flow(None)
             topic = triage.rule.topic or ("urgent-care" if triage.level == URGENT else "see-a-professional")
             return prefix + [Reply(self.content.safety.wording(triage), topic=topic, safety=triage.level)]
-        if MEDICATION in triage.findings:
+        if asks_about_medicine(triage.findings):
             return prefix + [Reply(self.msg["medication"], topic="medication")]
 
         replies = await self._continue_flow(turn, text, raw)
@@ -564,6 +563,12 @@ class Coach:
         text = routine_overview(routine, self.content, self.msg["level_names"])
         overview = Reply(text, topic=routine.id, card=True)
         return [overview, *await self._routine_at(turn, routine, 0, edit=False)]
+
+
+def asks_about_medicine(findings: Findings) -> bool:
+    """A medicine and a question of dose or mixing in one sentence ("can I take 2 advil with a beer")."""
+    medicine, dosing = findings.present.get("medicine"), findings.present.get("dosing")
+    return bool(medicine and dosing and medicine & dosing)
 
 
 def blend(matches: list[Match], meaning: Nearest) -> list[str]:

@@ -295,7 +295,7 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
     data = check.load_yaml(path) or {}
     negation = data.get("negation") or {}
     escalations = data.get("escalations") or {}
-    for key in ("words", "ignore", "clause_breaks", "symptom_words"):
+    for key in ("words", "ignore", "clause_breaks", "clause_starts", "symptom_words"):
         if not all(isinstance(w, str) for w in negation.get(key) or []):
             check.fail(path, f"negation.{key}", "every entry must be quoted text (YAML reads a bare no as false)")
     words = Negation(
@@ -304,6 +304,7 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
         clause_breaks=set(negation.get("clause_breaks") or []),
         window=int(negation.get("window", 4)),
         symptom_words=set(negation.get("symptom_words") or []),
+        clause_starts={tuple(str(p).split()[:2]) for p in negation.get("clause_starts") or []},
     )
     specs = _load_findings(path.with_name("findings.yaml"), check)
     known = {spec.id for spec in specs}
@@ -348,6 +349,7 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
         words,
         hypothetical=_patterns(path, "scope.hypothetical", scopes.get("hypothetical"), check),
         past=_patterns(path, "scope.past", scopes.get("past"), check),
+        general=_patterns(path, "scope.general", scopes.get("general"), check),
     )
     return SafetyTriage(reader, rules, {k: " ".join(str(v).split()) for k, v in escalations.items()})
 

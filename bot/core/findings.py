@@ -28,6 +28,8 @@ BODY_KINDS = frozenset({"symptom", "function", "mechanism"})
 BODY_WORDS = frozenset({"body-part", "movement-talk"})
 # A negation covers what is claimed, not where: "can't feel the inside of my thighs" keeps the site.
 UNNEGATED_KINDS = frozenset({"site", "laterality"})
+# A message that asks in general ("just curious", "asking for a friend") reports nothing but these.
+GENERAL_KEEPS = frozenset({"site", "laterality", "intent", "crisis"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class FindingReader:
         negation: Negation,
         hypothetical: list[Pattern],
         past: list[Pattern],
+        general: list[Pattern] | None = None,
     ) -> None:
         self.specs = specs
         self.negation = negation
@@ -79,6 +82,7 @@ class FindingReader:
         self._phrases = PatternSet(patterns)
         self._hypothetical = PatternSet(hypothetical)
         self._past = PatternSet(past)
+        self._general = PatternSet(general or [])
 
     def read(self, text: str) -> Findings:
         toks = [t for t in tokens(text) if t not in _INTENSIFIERS]
@@ -87,19 +91,31 @@ class FindingReader:
         sentence_of, clause_of = _positions(toks)
         hypothetical_from = _first_marker_per_sentence(self._hypothetical.hits(toks), sentence_of)
         past_clauses = {clause_of[hit.start] for hit in self._past.hits(toks)}
+        in_general = next(self._general.hits(toks), None) is not None  # "just curious", "asking for a friend"
         present: dict[str, set[int]] = {}
         aside: set[str] = set()
         kinds: set[str] = set()
         for hit in self._phrases.hits(toks):
             spec = self.specs[self._owner[hit.key]]
             kinds.add(spec.kind)
-            if self._in_scope(spec, hit, toks, sentence_of, clause_of, hypothetical_from, past_clauses):
+            pattern = self._phrases.patterns[hit.key]
+            if in_general and not spec.always and spec.kind not in GENERAL_KEEPS:
+                aside.add(spec.id)
+            elif (pattern.says_not or not self._negated_inside(toks, hit, spec)) and self._in_scope(
+                spec, hit, toks, sentence_of, clause_of, hypothetical_from, past_clauses
+            ):
                 present.setdefault(spec.id, set()).add(sentence_of[hit.start])
             else:
                 aside.add(spec.id)
         return Findings(
             {k: frozenset(v) for k, v in present.items()}, frozenset(aside - present.keys()), frozenset(kinds)
         )
+
+    def _negated_inside(self, toks: list[str], hit: Hit, spec: FindingSpec) -> bool:
+        """A negation between the words of a match: "chest is not tight" is not chest tightness."""
+        if spec.kind in UNNEGATED_KINDS or spec.negation_window == 0 or hit.end - hit.start < 3:
+            return False
+        return any(self.negation.is_negation(toks, i) for i in range(hit.start + 1, hit.end - 1))
 
     def _in_scope(
         self,
@@ -120,7 +136,7 @@ class FindingReader:
         if spec.always or spec.kind == "intent":  # what someone asks for is not a symptom they report
             return True
         marker = hypothetical_from.get(sentence_of[hit.start])
-        if marker is not None and marker <= hit.start:
+        if marker is not None and marker <= hit.start and spec.kind != "context":
             return False
         return not (spec.kind in PAST_KINDS and clause_of[hit.start] in past_clauses)
 
@@ -128,7 +144,7 @@ class FindingReader:
 # Words that only add emphasis: "can't even lift my leg" reads as "can't lift my leg".
 _INTENSIFIERS = frozenset("even really actually literally totally completely fully".split())
 # Words that start a new clause for scope: "years ago ... and recently it hurts" is two clauses.
-_CLAUSE_WORDS = frozenset("but now though although however yet recently lately nowadays currently today".split())
+_CLAUSE_WORDS = frozenset("but now though although however yet recently lately nowadays currently today still".split())
 
 
 def _positions(toks: list[str]) -> tuple[list[int], list[int]]:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-GAP = r"(?:\s+\S+){0,6}?"
+GAP = r"(?:\s+[^\s.,;:!?]+){0,6}?"  # up to six words, never across punctuation
 _MAX_WORDS_MEMO = 50_000  # distinct words whose candidate patterns a PatternSet remembers
 NUMBER = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|couple|many)"
 
@@ -50,6 +50,7 @@ def _phrase_regex(phrase: str) -> str:
 
 
 _PUNCTUATION = frozenset(".,;:!?")
+_NEGATIONS = frozenset({"not", "no", "never", "without", "nothing", "none", "nor", "zero"})
 # One part of a pattern: alternatives joined by |, each a word or a (phrase|phrase) group.
 _PART = re.compile(r"(?:\([^)]*\)|[^\s|()]+)(?:\|(?:\([^)]*\)|[^\s|()]+))*")
 
@@ -73,6 +74,7 @@ class Pattern:
     regex: re.Pattern[str]
     first_words: frozenset[str]
     first_prefixes: tuple[str, ...]
+    says_not: bool = False  # the pattern itself has a negation word ("can not walk"): its own "not" counts
 
     def could_match(self, words: set[str]) -> bool:
         if self.first_words & words:
@@ -113,10 +115,11 @@ def compile_pattern(pattern: str) -> Pattern:
     if not parts or parts[0] is None or parts[-1] is None:
         raise PatternError(f"pattern must start and end with a word: {pattern!r}")
     regex = re.compile(r"(?<!\S)" + _join_gaps(parts) + r"(?!\S)")
+    says_not = bool(_NEGATIONS & set(re.findall(r"[a-z']+", text)))
     if any(w.startswith("#") for w in starts):
-        return Pattern(pattern, regex, frozenset(), ("",))  # a number first: always try the regex
+        return Pattern(pattern, regex, frozenset(), ("",), says_not)  # a number first: always try the regex
     prefixes = tuple(w[:-1] for w in starts if w.endswith("*"))
-    return Pattern(pattern, regex, frozenset(w for w in starts if not w.endswith("*")), prefixes)
+    return Pattern(pattern, regex, frozenset(w for w in starts if not w.endswith("*")), prefixes, says_not)
 
 
 def _join_gaps(parts: list[str | None]) -> str:

@@ -121,12 +121,17 @@ class Negation:
         clause_breaks: set[str],
         window: int,
         symptom_words: set[str] | None = None,
+        clause_starts: set[tuple[str, str]] | None = None,
     ) -> None:
+        self.clause_starts = clause_starts or set()
         self.words = words
         self.symptom_words = symptom_words or set()
         self.ignore = ignore
         self.clause_breaks = clause_breaks
         self.window = window
+
+    def is_negation(self, toks: list[str], i: int) -> bool:
+        return self._is_negation(toks, i)
 
     def _is_negation(self, toks: list[str], i: int) -> bool:
         return toks[i] in self.words and not any(tuple(toks[i : i + len(p)]) == p for p in self.ignore)
@@ -138,12 +143,15 @@ class Negation:
         while i >= 0 and seen < window:
             if toks[i] in CLAUSE_PUNCTUATION:
                 return False
+            if i + 1 < len(toks) and (toks[i], toks[i + 1]) in self.clause_starts:
+                return False
             if toks[i] in self.clause_breaks:
                 # "not after a fall" still negates; "can't walk after a fall" does not reach past "after"
                 return i > 0 and self._is_negation(toks, i - 1)
             if self._is_negation(toks, i):
                 return True
-            seen += 1
+            if toks[i] not in ("or", "nor"):  # "not swollen or red or warm": a list stays negated
+                seen += 1
             i -= 1
         return False
 
