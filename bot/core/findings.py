@@ -52,7 +52,10 @@ class Findings:
     @property
     def about_the_body(self) -> bool:
         """Does the message talk about the body, pain, an injury or exercise at all (even to deny it)?"""
-        return bool(self.kinds & BODY_KINDS) or bool(BODY_WORDS & (self.present.keys() | self.set_aside))
+        found = self.present.keys() | self.set_aside
+        if "figurative" in found and not self.kinds & BODY_KINDS:
+            return False  # "stretch my budget": a body word in another sense
+        return bool(self.kinds & BODY_KINDS) or bool(BODY_WORDS & found)
 
     def __contains__(self, finding: str) -> bool:
         return finding in self.present
