@@ -1,0 +1,107 @@
+"""Triage over findings: what a message says is read with its scope, and rules combine findings.
+
+The messages are the ones issue 12 reported as failing (before findings, each got coaching, "outside
+what I know" or the wrong level), plus the scope rules that keep mild messages calm.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.coach import main_topic, worst_safety
+
+EMERGENCIES = [
+    "I can't feel the inside of my thighs and it's hard to pee",
+    "crushing pain in my chest spreading into my left arm while I was doing lunges",
+    "one of my calves is swollen, red and warm since the long flight home yesterday",
+    "my 3 year old has a fever and won't walk on her left leg",
+    "my grandad fell in the kitchen and can't get up",
+    "I've been saving up my painkillers for tonight",
+]
+SEE_A_PROFESSIONAL = [
+    "my knee keeps giving way on the stairs",
+    "my knee locks and I have to wiggle it straight",
+    "back pain and I've lost a lot of weight without trying",
+    "I'm 24 and my back is stiff for over an hour every morning",
+    "my replaced hip has started hurting again",
+    "I'm 30 weeks pregnant and the front of my pelvis hurts when I walk",
+    "pulled something in my thigh at football and now there's a huge bruise",
+]
+HIP_QUESTIONS = [
+    "my hip cracks when I get out of bed",
+    "couch stretch - legit or overrated?",
+    "is foam rolling my outer thigh meant to feel like that",
+    "how do I fix my posture, I slouch all day",
+]
+
+
+@pytest.mark.parametrize("text", EMERGENCIES)
+async def test_emergencies_from_the_issue_get_urgent_care(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "urgent", text
+
+
+@pytest.mark.parametrize("text", SEE_A_PROFESSIONAL)
+async def test_red_flags_from_the_issue_get_a_professional(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "see_professional", text
+    assert "physiotherapist or doctor" in chat.text()
+
+
+@pytest.mark.parametrize("text", HIP_QUESTIONS)
+async def test_ordinary_hip_questions_get_a_hip_answer(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none"
+    assert main_topic(replies) is not None, chat.text()
+    assert "outside what I know" not in chat.text()
+
+
+async def test_a_medicine_dose_goes_to_a_pharmacist_and_taxes_stay_off_topic(chat):
+    replies = await chat.say("how many ibuprofen can I take a day for my sore hip?")
+    assert main_topic(replies) == "medication" and "pharmacist" in chat.text()
+    replies = await chat.say("how do I file my taxes")
+    assert main_topic(replies) is None and "outside what I know" in chat.text()
+
+
+def test_a_negation_covers_a_list_and_the_words_inside_a_match(content):
+    triage = content.safety.assess("calf is tight after the flight but not swollen or red or warm")
+    assert triage.level == "none"
+    assert content.safety.assess("my chest isn't tight, my hips are").level == "none"
+    assert content.safety.assess("didn't realise I'd wet myself and my back is bad").level == "urgent"
+
+
+def test_questions_in_general_are_not_symptoms(content):
+    for text in (
+        "what if my leg goes numb in pigeon pose?",
+        "how do you tell sciatica from a tight hamstring?",
+        "my physio mate says pins and needles is a red flag, is that true? just curious",
+        "if a client says their leg feels weak mid session, what should they do?",
+    ):
+        assert content.safety.assess(text).level == "none", text
+    assert content.safety.assess("my foot goes numb in pigeon pose, what if it stays?").level == "see_professional"
+
+
+def test_what_is_over_is_over_but_context_stays(content):
+    assert content.safety.assess("tore my hamstring years ago, fully healed, want to get flexible").level == "none"
+    triage = content.safety.assess("hip replacement 5 years ago and recently it has started aching")
+    assert triage.rule.id == "joint-replacement"
+
+
+def test_crisis_language_counts_even_in_a_question(content):
+    triage = content.safety.assess("what if I just ended it all, would anyone notice")
+    assert triage.level == "urgent" and triage.rule.id == "crisis"
+    assert content.safety.assess("I'm not suicidal, just stiff").level == "none"
+
+
+def test_findings_in_one_sentence_can_be_required(content):
+    # numbness and the groin side by side is saddle numbness; a numb foot and a tight groin is not
+    assert content.safety.assess("numbness in my groin since yesterday").level == "urgent"
+    assert content.safety.assess("my foot went numb on the bike. my groin is a bit tight.").level == "see_professional"
+
+
+def test_every_rule_names_its_source_and_uses_known_findings(content):
+    known = {spec.id for spec in content.safety.reader.specs}
+    for rule in content.safety.rules:
+        assert rule.source, rule.id
+        for condition in rule.conditions:
+            assert condition.findings() <= known, rule.id
