@@ -66,6 +66,8 @@ LOOKUP_WORDS = frozenset(
         "is are the a an it that this tutorial guide doing good benefit"
     ).split()
 )
+# Asking what an exercise is worth is asking about the exercise ("couch stretch - legit or overrated?")
+WORTH_WORDS = frozenset("legit overrated underrated worth useful useless pointless safe effective bad best".split())
 PAIN_TERMS = frozenset({"pain", "tight"})
 REMINDER_COMMANDS = {
     "remind": "subscribe",
@@ -500,7 +502,9 @@ class Coach:
         """
         name_terms = self.knowledge.exercises.terms_of[exercise_id]
         others = [t for t in analysis.terms if t not in name_terms and t not in LOOKUP_WORDS and t != "hip"]
-        leftover = len(others) + analysis.unknown
+        worth = set(raw) & WORTH_WORDS
+        others = [t for t in others if t not in worth]
+        leftover = len(others) + max(0, analysis.unknown - len(worth))
         asks_how = bool(set(raw) & EXERCISE_CONTEXT)
         if not in_order:
             return asks_how and leftover <= 1
