@@ -84,3 +84,9 @@ def test_command_signature_ignores_ids_order_and_defaults():
     assert command_signature(local) == command_signature(remote)
     changed = [dict(local[0], description="new")]
     assert command_signature(changed) != command_signature(remote)
+
+
+def test_a_reply_of_only_line_breaks_longer_than_a_message_still_renders_one_message():
+    # found by hypothesis: splitting 2,500 line breaks left no chunk, and rendering raised IndexError
+    (out,) = render(Reply("\n" * 2500, rows(Button("Done", "rd:1"))), owner=None)
+    assert len(out.content) <= 2000 and out.view is not None

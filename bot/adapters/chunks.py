@@ -10,7 +10,8 @@ def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> li
 
     A chunk of only whitespace is dropped (unless that is all there is): platforms refuse a blank message."""
     out = _split(text, limit, measure)
-    return [chunk for chunk in out if chunk.strip()] or out[:1]
+    # a long run of nothing but line breaks splits into nothing at all: still one (cut) message
+    return [chunk for chunk in out if chunk.strip()] or out[:1] or [(text or " ")[:limit]]
 
 
 def _split(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
