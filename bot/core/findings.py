@@ -147,7 +147,9 @@ class FindingReader:
 # Words that only add emphasis: "can't even lift my leg" reads as "can't lift my leg".
 _INTENSIFIERS = frozenset("even really actually literally totally completely fully".split())
 # Words that start a new clause for scope: "years ago ... and recently it hurts" is two clauses.
-_CLAUSE_WORDS = frozenset("but now though although however yet recently lately nowadays currently today still".split())
+_CLAUSE_WORDS = frozenset(
+    "but now though although however yet recently lately nowadays currently today still started began begun".split()
+)
 
 
 def _positions(toks: list[str]) -> tuple[list[int], list[int]]:
