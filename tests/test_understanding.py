@@ -41,7 +41,7 @@ def test_the_sets_are_big_and_cover_every_guideline_category():
     assert {"offtopic", "medication"} <= {c.get("kind") for c in cases}
     held_back = load(HELD_BACK)
     seen = {c["text"].strip().lower() for c in load(TUNING)}
-    assert len(held_back) >= 150
+    assert len(held_back) >= 150 and sum(c["level"] == "urgent" for c in held_back) >= 50
     assert sum(c["text"].strip().lower() in seen for c in held_back) == 0, "a held-back message is also a tuning one"
 
 
@@ -55,14 +55,14 @@ async def test_tuning_sets_no_missed_emergency_few_false_alarms_and_95_percent_r
 
 
 async def test_held_back_sets_do_not_fall_below_their_first_score():
-    """The held-back sets scored 93.9% overall and 81 of 90 emergencies when first scored (docs/safety.md).
+    """The held-back set scored 93.9% overall and 55 of 60 emergencies when first scored (docs/safety.md).
 
     The floor catches a regression without anyone reading (or tuning on) these messages: the failure
     reports figures, not texts. Raise the floor when a new design scores higher; never lower it.
     """
     result = await score(load(HELD_BACK))
     recognised = 1 - len(result.emergencies_missed) / result.emergencies
-    assert recognised >= 0.89, result.summary("held back")
+    assert recognised >= 0.9, result.summary("held back")
     assert len(result.mild_to_urgent) <= 0.02 * result.mild, result.summary("held back")
     assert not result.offtopic_as_hip, result.summary("held back")
-    assert result.overall >= 0.925, result.summary("held back")
+    assert result.overall >= 0.93, result.summary("held back")
