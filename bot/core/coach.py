@@ -210,6 +210,10 @@ class Coach:
             return await self._on_text(turn, args) if args else [Reply(self.msg["empty"])]
         if command == "routine":
             wish = intents.routine_wish(["routine", *words(args)], self.knowledge.analyse(args))
+            bare = re.search(r"(?<![\w.])(\d{1,3})(?![\w.])", args)  # /routine [goal] [level] [minutes]
+            if wish is not None and wish.minutes is None and bare:
+                value = int(bare.group(1))
+                wish = replace(wish, minutes=5 if value <= 7 else 10 if value <= 12 else 15)
             return await self._start_routine(turn, wish)
         if command == "exercise":
             return self._exercise_lookup(args)
@@ -455,6 +459,8 @@ class Coach:
             others = ranked[1:3]
             return self._answer_topic(turn, self.content.topics[ranked[0]], analysis, others=others)
         if confidence >= t.suggest and analysis.coverage >= t.min_coverage:
+            if len(matches) == 1:  # "did you mean one of these?" with one option: just answer it
+                return self._answer_topic(turn, self.content.topics[matches[0].id], analysis)
             return [self._did_you_mean([m.id for m in matches])]
         return [self._fallback(off_topic=not body and analysis.coverage < t.min_coverage)]
 
@@ -535,14 +541,15 @@ class Coach:
         return [Reply(topic.more or self.msg["more_none"], topic=topic_id)]
 
     def _did_you_mean(self, topic_ids: list[str]) -> Reply:
+        topic_ids = list(dict.fromkeys(topic_ids))  # a choice of one is no choice: callers pass two or more
         buttons = [Button(self.content.topics[t].title[:40], f"t:{t}") for t in topic_ids[:3]]
         return Reply(self.msg["did_you_mean"], rows(*buttons, per_row=1))
 
     def _fallback(self, off_topic: bool) -> Reply:
         suggestions = self.msg["fallback_suggestions"]
         lead = self.msg["off_topic" if off_topic else "fallback"]
-        text = lead + "\n" + "\n".join(f"• {s['label']}" for s in suggestions)
-        return Reply(text, rows(*(Button(s["label"], f"t:{s['id']}") for s in suggestions), per_row=1))
+        # the suggestions are buttons (numbered choices in the terminal), not also a list in the text
+        return Reply(lead, rows(*(Button(s["label"], f"t:{s['id']}") for s in suggestions), per_row=1))
 
     def _exercise_lookup(self, query: str) -> list[Reply]:
         if not query:
