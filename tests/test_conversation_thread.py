@@ -45,3 +45,43 @@ async def test_did_you_mean_always_offers_a_real_choice(chat):
                 offered += 1
                 assert sum(len(row) for row in reply.buttons) >= 2, case["text"]
     assert offered >= 1  # the set does reach "did you mean", so the check above ran
+
+
+async def test_pain_during_a_routine_stops_that_exercise_and_keeps_the_routine(chat):
+    await chat.say("routine")
+    step_one = chat.text().split("Step 1 of ")[1].split(":")[1].split("·")[0].strip()
+    replies = await chat.say("this one hurts my knee")
+    assert replies[0].safety == "none"
+    assert f"Stop {step_one}" in chat.text()
+    assert "Skip" in chat.labels() and "Stop" in chat.labels()
+    assert "Step 1" not in chat.text()  # not the generic knee answer recommending the exercise again
+    await chat.say("next")
+    assert "Step 2 of" in chat.text()  # the routine goes on
+
+
+async def test_a_red_flag_during_a_routine_still_wins(chat):
+    await chat.say("routine")
+    replies = await chat.say("sharp shooting pain down my leg in this one")
+    assert replies[0].safety == "see_professional"
+
+
+async def test_not_now_on_an_offered_routine_is_not_the_goal_question(chat):
+    await chat.say("my knee hurts")
+    await chat.press("Dull")
+    await chat.press("No")
+    await chat.press("Not now")
+    assert "goal" not in chat.text().lower()
+    assert "routine" in chat.text().lower()
+
+
+async def test_a_routine_says_what_equipment_it_needs_before_step_one(chat):
+    await chat.command("routine", "knee beginner 10")
+    overview = chat.last[0].text
+    assert "foam roller" in overview and "band" in overview
+    assert overview.index("You'll need") < chat.text().index("Step 1")
+
+
+async def test_streak_explains_freezes(chat):
+    await chat.say("done")
+    await chat.command("streak")
+    assert "freeze" in chat.text().lower() and "missed day" in chat.text()

@@ -69,6 +69,7 @@ LOOKUP_WORDS = frozenset(
 # Asking what an exercise is worth is asking about the exercise ("couch stretch - legit or overrated?")
 WORTH_WORDS = frozenset("legit overrated underrated worth useful useless pointless safe effective bad best".split())
 PAIN_TERMS = frozenset({"pain", "tight"})
+HURTS = frozenset({"pain", "severe-pain"})  # findings that, mid-routine, mean "this exercise hurts"
 REMINDER_COMMANDS = {
     "remind": "subscribe",
     "reminders": "list",
@@ -332,7 +333,7 @@ class Coach:
         if what == "skip":
             return await self.flows.skip_onboarding(turn)
         if what == "none":
-            return [Reply(self.msg["onboarding_skipped"])]
+            return [Reply(self.msg["not_now"])]
         return [Reply(self.msg["expired_button"])]
 
     async def _routine_button(self, turn: Turn, data: str) -> list[Reply]:
@@ -343,6 +344,19 @@ class Coach:
         if index == 0:
             return await self._routine_start_replies(turn, routine)
         return await self._routine_at(turn, routine, index, edit=True)
+
+    def _routine_pain(self, turn: Turn) -> list[Reply] | None:
+        """'this one hurts my knee' mid-routine: stop that exercise, offer the easier one or Skip, keep the routine."""
+        routine = self.content.routines.get(turn.state.get("routine", ""))
+        step = int(turn.state.get("step", 0))
+        if routine is None or step >= len(routine.steps):
+            return None
+        ex = self.content.exercises[routine.steps[step].exercise]
+        easier = self.content.exercises.get(ex.easier or "")
+        buttons = [Button(f"Easier: {easier.name}"[:40], f"x:{easier.id}")] if easier else []
+        buttons += [Button("Skip", f"r:{routine.id}:{step + 1}:s"), Button("Stop", f"rq:{routine.id}")]
+        text = self.msg["routine_pain" if easier else "routine_pain_no_easier"].format(name=ex.name)
+        return [Reply(text, rows(*buttons, per_row=1), topic=routine.id)]
 
     async def _routine_at(self, turn: Turn, routine, index: int, edit: bool) -> list[Reply]:
         if index >= len(routine.steps):
@@ -371,6 +385,10 @@ class Coach:
         if asks_about_medicine(triage.findings):
             return prefix + [Reply(self.msg["medication"], topic="medication")]
 
+        if turn.state.get("flow") == "routine" and HURTS & triage.findings.present.keys():
+            pain = self._routine_pain(turn)  # no red flag (that answered above): this exercise, not the routine
+            if pain is not None:
+                return prefix + pain
         replies = await self._continue_flow(turn, text, raw)
         if replies is None:
             replies = await self._understand(turn, text, raw, triage.findings)

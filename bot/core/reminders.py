@@ -21,7 +21,7 @@ from bot.core.localtime import fire_instant, local_date, next_fire, zone
 from bot.core.messages import Button, Reply, rows
 from bot.core.ports import Reminder, Repository
 from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, parse_time, resolve_timezone
-from bot.core.streaks import calendar, check_in, summarize
+from bot.core.streaks import FREEZE_EVERY, MAX_FREEZES, calendar, check_in, summarize
 from bot.core.text import words
 
 log = logging.getLogger(__name__)
@@ -488,7 +488,8 @@ class Reminders:
         head = self.msg["streak_head"].format(
             current=s.current, best=s.best, freezes=s.freezes, plural="" if s.current == 1 else "s"
         )
-        return [Reply(f"{head}\n{calendar(history, today)}", topic="streak", card=True)]
+        note = self.msg["streak_freezes"].format(every=FREEZE_EVERY, most=MAX_FREEZES)
+        return [Reply(f"{head}\n{calendar(history, today)}\n{note}", topic="streak", card=True)]
 
     async def set_timezone(self, turn, text: str) -> list[Reply]:
         if not text.strip():

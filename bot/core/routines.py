@@ -35,7 +35,23 @@ def routine_overview(routine: Routine, content: Content, level_names: dict[str, 
     ]
     for i, step in enumerate(routine.steps, 1):
         lines.append(f"{i}. {content.exercises[step.exercise].name}: {step.dose}")
+    items = equipment(routine, content)
+    if items:
+        lines.append(content.messages["routine_equipment"].format(items=" and ".join(items)))
     return "\n".join(lines)
+
+
+def equipment(routine: Routine, content: Content) -> list[str]:
+    """What to have ready before step 1: a roller for release work, a band for banded moves."""
+    needed: list[str] = []
+    for step in routine.steps:
+        ex = content.exercises[step.exercise]
+        names = " ".join((ex.name, *ex.aliases, *ex.cues)).lower()
+        if ex.category == "smr" and "a foam roller or massage ball" not in needed:
+            needed.append("a foam roller or massage ball")
+        if " band" in f" {names}" and "a resistance band" not in needed:
+            needed.append("a resistance band")
+    return needed
 
 
 def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> Reply:
