@@ -121,7 +121,7 @@ class Conversations:
             return [Reply(self.msg["expired_button"])]
         if answer in SCREEN_RED_FLAGS and not (stage == "f" and answer == "yes"):
             turn.set_flow(None)
-            rule = next(r for r in self.content.safety.rules if r.id == SCREEN_RED_FLAGS[answer])
+            rule = self.content.safety.rule(SCREEN_RED_FLAGS[answer])
             text = self.content.safety.wording(Triage(rule.level, rule))  # same wording as free-text triage
             return [Reply(text, topic="see-a-professional", safety=SEE_PROFESSIONAL)]
         if stage == "f":

@@ -60,9 +60,6 @@ class Findings:
     def __contains__(self, finding: str) -> bool:
         return finding in self.present
 
-    def ids(self) -> frozenset[str]:
-        return frozenset(self.present)
-
 
 class FindingReader:
     def __init__(
