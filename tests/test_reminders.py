@@ -237,6 +237,18 @@ async def test_snooze_sends_again_after_30_minutes(world):
     assert await world.at(utc(2026, 3, 28, 7, 1)) == 0
 
 
+async def test_a_snooze_names_its_zone_and_shows_in_the_reminder_list(world):
+    await _reminded(world)
+    await world.chat.press("30 min")
+    assert "08:00 (Europe/Berlin time)" in world.chat.text()
+    await world.chat.command("reminders")
+    assert "snoozed until today 08:00" in world.chat.text()
+    assert "next tomorrow 07:30" in world.chat.text()
+    await world.at(utc(2026, 3, 28, 7, 0))  # the snoozed nudge went out: nothing pending any more
+    await world.chat.command("reminders")
+    assert "snoozed" not in world.chat.text()
+
+
 async def test_skip_today_before_it_fires_sends_nothing_today(world):
     await _subscribe(world, now=utc(2026, 3, 28, 5, 0))
     await world.chat.say("skip today")

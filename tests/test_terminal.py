@@ -356,6 +356,19 @@ async def test_run_terminal_number_presses_the_latest_batch(coach, repo):
     assert profile.goal == "desk" and profile.level == "beginner" and profile.onboarded
 
 
+async def test_export_goes_to_the_users_data_folder_not_the_current_one(coach, tmp_path, monkeypatch):
+    data_home, cwd = tmp_path / "data", tmp_path / "checkout"
+    cwd.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.chdir(cwd)
+    transcript = await _run(coach, ["my knee hurts", "/export", "/quit"])
+    assert list(cwd.iterdir()) == []  # no health data left in the folder the chat was started from
+    (saved,) = (data_home / "hipcoach").glob("hipcoach-export-*.json")
+    assert str(saved) in transcript  # and the chat says where it went
+    assert saved.stat().st_mode & 0o077 == 0  # only the person can read it
+    assert "terminal:tester" in saved.read_text()
+
+
 async def test_run_terminal_digit_like_input_does_not_crash(coach, content):
     transcript = await _run(coach, ["\u00b2", "/quit"])
     reply = transcript.split(PROMPT)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import math
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -20,15 +21,27 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 _COMMAND = re.compile(r"/(?P<name>\S+)(?P<args>.*)", re.DOTALL)
 
 
+def user_files_dir() -> Path:
+    """Where files for the person go (an /export is health data): their own data folder, not the checkout."""
+    base = os.environ.get("XDG_DATA_HOME") or os.environ.get("LOCALAPPDATA")
+    return (Path(base) if base else Path.home() / ".local" / "share") / "hipcoach"
+
+
 def save_file(name: str, body: bytes, directory: Path | None = None) -> Path:
-    """An attached file (e.g. /export) is written beside where the chat runs, never over an existing one."""
-    directory = directory or Path.cwd()
+    """An attached file is written to the user's data folder, readable by them only, never over another."""
+    directory = directory or user_files_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / Path(name).name  # only the file name: a reply never picks the folder
     stem, suffix, n = path.stem, path.suffix, 1
-    while path.exists():
-        n += 1
-        path = directory / f"{stem}-{n}{suffix}"
-    path.write_bytes(body)
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            n += 1
+            path = directory / f"{stem}-{n}{suffix}"
+    with os.fdopen(fd, "wb") as out:
+        out.write(body)
     return path
 
 
@@ -39,7 +52,7 @@ def render(replies: list[Reply], directory: Path | None = None) -> tuple[str, li
     for reply in replies:
         out.append(reply.text)
         if reply.file is not None:
-            out.append(f"(saved as {save_file(*reply.file, directory)})")
+            out.append(f"(saved as {save_file(*reply.file, directory)}, readable only by you)")
         if reply.image is not None:
             out.append(f"(picture saved as {save_file('hipcoach.png', reply.image, directory)})")
         for row in reply.buttons:

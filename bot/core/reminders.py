@@ -314,6 +314,8 @@ class Reminders:
             )
         if r.paused_until and r.paused_until > now.astimezone(tz).date():
             return f"paused until {r.paused_until:%a %d %b}, next {self._when(r.next_fire_utc, tz, now)}"
+        if r.snooze_until_utc and r.snooze_until_utc > now:  # the nudge they asked for comes before the next one
+            return f"snoozed until {self._when(r.snooze_until_utc, tz, now)}, next {self._when(r.next_fire_utc, tz, now)}"
         return f"next {self._when(r.next_fire_utc, tz, now)}"
 
     async def pause(self, turn, args: str) -> list[Reply]:
@@ -425,7 +427,8 @@ class Reminders:
         await self.repo.save_reminder(replace(r, snooze_until_utc=until), turn.now)
         await self.repo.acknowledge(r.user_key, local_date(turn.now, zone(r.timezone)))
         local = until.astimezone(zone(r.timezone))
-        return [Reply(self.msg["remind_snoozed"].format(time=f"{local:%H:%M}"), topic="reminders")]
+        text = self.msg["remind_snoozed"].format(time=f"{local:%H:%M}", zone=r.timezone)
+        return [Reply(text, topic="reminders")]
 
     async def skip_today(self, turn, reminder_id: int | None) -> list[Reply]:
         reminders = await self.repo.reminders_of(turn.incoming.user_key)
