@@ -139,16 +139,18 @@ def test_jsonl_user_continues_a_conversation(workdir):
         {"text": "my knee hurts", "user": "pat"},
         {"text": "dull ache", "user": "pat"},
         {"text": "no", "user": "pat"},
+        {"text": "no", "user": "pat"},
         {"text": "dull ache"},  # a fresh user saying the same thing
     ]
     proc = run_cli(["ask", "--jsonl"], workdir, stdin=jsonl(lines))
     assert proc.returncode == 0, proc.stderr
-    first, continued, finished, fresh = parse_lines(proc.stdout)
+    first, continued, no_injury, finished, fresh = parse_lines(proc.stdout)
     assert first["topic"] == "knee-pain"
     # Same user: "dull ache" answers the screening question, so the coach asks about an injury next.
     assert "injury" in continued["text"].lower()
     assert continued["text"] != fresh["text"]
-    # ... and "no" (no injury) ends the screening with a knee routine offer.
+    # ... "no" (no injury) asks about getting worse, one thing at a time; "no" again offers a knee routine.
+    assert "worse" in no_injury["text"].lower() and "injury" not in no_injury["text"].lower()
     assert finished["topic"] == "knee-pain" and finished["safety"] == "none"
     assert "routine" in finished["text"].lower()
     # A fresh user saying "dull ache" out of the blue is not understood.

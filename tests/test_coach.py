@@ -16,6 +16,8 @@ async def test_knee_pain_conversation_screens_then_offers_a_routine(chat):
     await chat.press("Dull")
     assert "injury" in chat.text().lower()
     await chat.press("No")
+    assert "worse" in chat.text().lower()
+    await chat.press("No")
     assert any(label.startswith("Start:") for label in chat.labels())
     replies = await chat.press("Start:")
     assert replies[0].topic.startswith("knee-")

@@ -69,6 +69,7 @@ async def test_not_now_on_an_offered_routine_is_not_the_goal_question(chat):
     await chat.say("my knee hurts")
     await chat.press("Dull")
     await chat.press("No")
+    await chat.press("No")
     await chat.press("Not now")
     assert "goal" not in chat.text().lower()
     assert "routine" in chat.text().lower()
@@ -85,3 +86,23 @@ async def test_streak_explains_freezes(chat):
     await chat.say("done")
     await chat.command("streak")
     assert "freeze" in chat.text().lower() and "missed day" in chat.text()
+
+
+async def test_screening_asks_one_thing_at_a_time(chat):
+    await chat.say("my hip aches")
+    await chat.press("Dull")
+    assert "injury" in chat.text().lower() and "worse" not in chat.text().lower()
+    await chat.say("no")
+    assert "worse" in chat.text().lower() and "injury" not in chat.text().lower()
+    assert set(chat.labels()) == {"Yes", "No"}
+    replies = await chat.say("yes")  # getting worse, without an injury: still a reason to get it checked
+    assert replies[0].safety == "see_professional"
+    assert "worse" in replies[0].text.lower()
+
+
+async def test_an_injury_answer_refers_without_the_second_question(chat):
+    await chat.say("my knee hurts")
+    await chat.press("Dull")
+    replies = await chat.press("Yes")
+    assert replies[0].safety == "see_professional"
+    assert not chat.labels()  # the screening ends here: no second question after a red flag

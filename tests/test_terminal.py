@@ -142,7 +142,9 @@ def test_terminal_skip_onboarding_then_screening_by_numbers(terminal, tmp_path):
     injury = terminal.type(str(number_for(answer, "dull")))
     assert "injury" in injury.lower()
 
-    clear = terminal.type(str(number_for(injury, "no")))
+    worse = terminal.type(str(number_for(injury, "no")))
+    assert "worse" in worse.lower()
+    clear = terminal.type(str(number_for(worse, "no")))
     assert number_for(clear, "start:") >= 1  # a routine is offered as a numbered choice
 
     code, out, err = terminal.finish("/quit")
@@ -305,12 +307,14 @@ async def _run(coach, steps: list, user: str = "tester") -> str:
 
 
 async def test_run_terminal_numbers_press_buttons(coach, repo):
-    transcript = await _run(coach, [("press", "skip"), "my knee hurts", ("press", "dull"), ("press", "no"), "/quit"])
+    steps = [("press", "skip"), "my knee hurts", ("press", "dull"), ("press", "no"), ("press", "no"), "/quit"]
+    transcript = await _run(coach, steps)
     turns = transcript.split(PROMPT)
-    assert len(turns) == 6  # greeting, 4 replies, goodbye (5 prompts: 4 lines typed, then /quit)
+    assert len(turns) == 7  # greeting, 5 replies, goodbye (6 prompts: 5 lines typed, then /quit)
     assert "knee" in turns[2].lower() and choices_in(turns[2])
     assert "injury" in turns[3].lower()
-    assert number_for(turns[4], "start:")
+    assert "worse" in turns[4].lower()
+    assert number_for(turns[5], "start:")
     assert transcript.rstrip().lower().endswith("look after those hips.")
     profile = await repo.get_profile("terminal:tester")
     assert profile.onboarded  # the Skip press reached the coach as a button

@@ -18,8 +18,17 @@ from bot.core.safety import SEE_PROFESSIONAL, Triage
 
 AREA_GOAL = {"knee": "knee", "lower-back": "lower-back", "hip": "general"}
 AREA_TOPIC = {"knee": "knee-pain", "lower-back": "lower-back-pain", "hip": "hip-pain"}
+# Screening asks one thing at a time: f(eel) -> i(njury) -> w(orse) -> a routine offer.
+SCREEN_NEXT = {"f": "i", "i": "w", "w": None}
+SCREEN_STAGES = {"f": "feel", "i": "injury", "w": "worse"}
+SCREEN_QUESTIONS = {"i": "screen_injury", "w": "screen_worse"}
 # Screening answers that mean "see a professional", mapped to the safety rule whose reason we quote.
-SCREEN_RED_FLAGS = {"sharp": "sharp-pain", "nerve": "numbness-tingling", "yes": "after-injury"}
+SCREEN_RED_FLAGS = {
+    ("f", "sharp"): "sharp-pain",
+    ("f", "nerve"): "numbness-tingling",
+    ("i", "yes"): "after-injury",
+    ("w", "yes"): "worsening",
+}
 DULL_WORDS = frozenset("dull achy ache aching tight stiff sore tender heavy tired".split())
 YES_WORDS = frozenset("yes yeah yep yup y sure ok okay correct".split())
 NO_WORDS = frozenset("no nope nah n never cancel".split())
@@ -117,18 +126,17 @@ class Conversations:
         )
 
     def screening_answer(self, turn: Turn, area: str, stage: str, answer: str) -> list[Reply]:
-        if area not in AREA_GOAL or stage not in ("f", "i"):
+        """One question at a time: what it feels like, then an injury, then getting worse; any red flag ends it."""
+        if area not in AREA_GOAL or stage not in SCREEN_NEXT:
             return [Reply(self.msg["expired_button"])]
-        if answer in SCREEN_RED_FLAGS and not (stage == "f" and answer == "yes"):
+        if (stage, answer) in SCREEN_RED_FLAGS:
             turn.set_flow(None)
-            rule = self.content.safety.rule(SCREEN_RED_FLAGS[answer])
+            rule = self.content.safety.rule(SCREEN_RED_FLAGS[stage, answer])
             text = self.content.safety.wording(Triage(rule.level, rule))  # same wording as free-text triage
             return [Reply(text, topic="see-a-professional", safety=SEE_PROFESSIONAL)]
-        if stage == "f":
-            turn.set_flow("screen", area=area, stage="injury")
-            return [
-                Reply(self.msg["screen_injury"], rows(Button("Yes", f"s:{area}:i:yes"), Button("No", f"s:{area}:i:no")))
-            ]
+        following = SCREEN_NEXT[stage]
+        if following is not None:
+            return [self.yes_no_question(turn, area, following)]
         turn.set_flow(None)
         routine = self.content.routine_for(AREA_GOAL[area], turn.profile.level, 5)
         buttons = rows(
@@ -138,23 +146,24 @@ class Conversations:
         )
         return [Reply(self.msg["screen_clear"], buttons, topic=AREA_TOPIC[area])]
 
+    def yes_no_question(self, turn: Turn, area: str, stage: str) -> Reply:
+        turn.set_flow("screen", area=area, stage=SCREEN_STAGES[stage])
+        question = self.msg[SCREEN_QUESTIONS[stage]]
+        return Reply(question, rows(Button("Yes", f"s:{area}:{stage}:yes"), Button("No", f"s:{area}:{stage}:no")))
+
     def screening_text(self, turn: Turn, words: list[str]) -> list[Reply] | None:
         area, stage = turn.state.get("area"), turn.state.get("stage")
         vocab = set(words)
         if stage == "feel" and vocab & DULL_WORDS:
             return self.screening_answer(turn, area, "f", "dull")
-        if stage == "injury" and len(words) <= 4:
+        short = {name: key for key, name in SCREEN_STAGES.items()}.get(stage)
+        if short in SCREEN_QUESTIONS and len(words) <= 4:
             if vocab & UNSURE_WORDS and not (words == ["sure"] or vocab & NO_WORDS):
-                return [
-                    Reply(
-                        self.msg["screen_injury"],
-                        rows(Button("Yes", f"s:{area}:i:yes"), Button("No", f"s:{area}:i:no")),
-                    )
-                ]
+                return [self.yes_no_question(turn, area, short)]
             if vocab & NO_WORDS or words[:2] == ["not", "really"]:
-                return self.screening_answer(turn, area, "i", "no")
+                return self.screening_answer(turn, area, short, "no")
             if vocab & YES_WORDS:
-                return self.screening_answer(turn, area, "i", "yes")
+                return self.screening_answer(turn, area, short, "yes")
         return None
 
     # -- forget me ---------------------------------------------------------------------------
