@@ -1,7 +1,7 @@
 """Operator commands: `python -m bot check` (configuration, content, database) and `python -m bot backup FILE`.
 
 Neither touches the network. Check reports every problem it finds, each on one line saying where and
-what is wrong, and never prints a token's value.
+what is wrong and, after " -> ", what to do next; it never prints a token's value.
 """
 
 from __future__ import annotations
@@ -25,6 +25,16 @@ TELEGRAM_TOKEN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
 DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+NEXT = " -> "  # separates a problem from its next step, on the same line
+
+
+def problem(what: str, next_step: str) -> str:
+    """One problem line: where and what is wrong, then what to do about it."""
+    return f"{what}{NEXT}{next_step}"
+
+
+FIX_SETTING = "fix that line in .env (or the environment); .env.example describes every setting"
+FIX_URL = "write a full URL like the example in .env.example, or delete the line to use the default"
 
 
 @dataclass
@@ -43,7 +53,15 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], report: Re
         return
     parsed = urlparse(value)
     if parsed.scheme not in schemes or not parsed.netloc:
-        report.problems.append(f"{name}: expected a {' or '.join(schemes)} URL like {schemes[-1]}://host/...")
+        what = f"{name}: expected a {' or '.join(schemes)} URL like {schemes[-1]}://host/..."
+        if name == "TELEGRAM_WEBHOOK_URL":
+            next_step = (
+                "use the public https:// address your reverse proxy serves (docs/deploy.md, Webhook mode), "
+                "or delete the line to use long polling"
+            )
+        else:
+            next_step = FIX_URL
+        report.problems.append(problem(what, next_step))
 
 
 def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
@@ -51,17 +69,25 @@ def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
     try:
         settings = Settings.from_env(env)
     except ValueError as exc:
-        report.problems.append(f"settings: {exc}")
+        report.problems.append(problem(f"settings: {exc}", FIX_SETTING))
         return None, report
     if settings.telegram_token and not TELEGRAM_TOKEN.fullmatch(settings.telegram_token):
         report.problems.append(
-            "TELEGRAM_BOT_TOKEN: does not look like a Telegram bot token "
-            "(digits, a colon, 30+ letters; from @BotFather)"
+            problem(
+                "TELEGRAM_BOT_TOKEN: does not look like a Telegram bot token "
+                "(digits, a colon, 30+ letters; from @BotFather)",
+                "in Telegram, send /token to @BotFather and pick your bot; paste the whole token it shows after "
+                "TELEGRAM_BOT_TOKEN= in .env (docs/deploy.md, Telegram)",
+            )
         )
     if settings.discord_token and not DISCORD_TOKEN.fullmatch(settings.discord_token):
         report.problems.append(
-            "DISCORD_BOT_TOKEN: does not look like a Discord bot token (three dot-separated parts; "
-            "Developer Portal > Bot > Reset Token)"
+            problem(
+                "DISCORD_BOT_TOKEN: does not look like a Discord bot token (three dot-separated parts; "
+                "Developer Portal > Bot > Reset Token)",
+                "in the Developer Portal open your application > Bot > Reset Token, copy it and paste it after "
+                "DISCORD_BOT_TOKEN= in .env (not the application id or public key; docs/deploy.md, Discord)",
+            )
         )
     _url(env, "TELEGRAM_BASE_URL", ("http", "https"), report)
     _url(env, "TELEGRAM_BASE_FILE_URL", ("http", "https"), report)
@@ -71,18 +97,43 @@ def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
     if settings.telegram_webhook_url:
         host, _, port = settings.telegram_webhook_listen.rpartition(":")
         if not port.isdigit() or not 0 < int(port) < 65536:
-            report.problems.append("TELEGRAM_WEBHOOK_LISTEN: expected HOST:PORT, like 0.0.0.0:8443")
+            report.problems.append(
+                problem(
+                    "TELEGRAM_WEBHOOK_LISTEN: expected HOST:PORT, like 0.0.0.0:8443",
+                    "set it to the address your reverse proxy forwards to, e.g. TELEGRAM_WEBHOOK_LISTEN=127.0.0.1:8443",
+                )
+            )
     if settings.telegram_rate_limit < 0:
-        report.problems.append("TELEGRAM_RATE_LIMIT: must be 0 (off) or a positive number of messages per second")
+        report.problems.append(
+            problem(
+                "TELEGRAM_RATE_LIMIT: must be 0 (off) or a positive number of messages per second",
+                "delete the line to use 30, what Telegram allows",
+            )
+        )
     level = (env.get("HIPCOACH_LOG_LEVEL") or "WARNING").strip().upper()
     if level not in LOG_LEVELS:
-        report.problems.append(f"HIPCOACH_LOG_LEVEL: '{level}' is not one of {', '.join(LOG_LEVELS)}")
+        report.problems.append(
+            problem(
+                f"HIPCOACH_LOG_LEVEL: '{level}' is not one of {', '.join(LOG_LEVELS)}",
+                "set HIPCOACH_LOG_LEVEL=WARNING (INFO shows one line per event)",
+            )
+        )
     log_format = (env.get("HIPCOACH_LOG_FORMAT") or "text").strip().lower()
     if log_format not in LOG_FORMATS:
-        report.problems.append(f"HIPCOACH_LOG_FORMAT: '{log_format}' is not one of {', '.join(LOG_FORMATS)}")
+        report.problems.append(
+            problem(
+                f"HIPCOACH_LOG_FORMAT: '{log_format}' is not one of {', '.join(LOG_FORMATS)}",
+                "set HIPCOACH_LOG_FORMAT=text, or json for a log collector",
+            )
+        )
     port = (env.get("HIPCOACH_HTTP_PORT") or "").strip()
-    if port and (not port.isdigit() or not 0 < int(port) < 65536):
-        report.problems.append(f"HIPCOACH_HTTP_PORT: '{port}' is not a port number (1-65535)")
+    if port and (not port.isdigit() or not 0 <= int(port) < 65536):  # 0: no HTTP port, as .env.example says
+        report.problems.append(
+            problem(
+                f"HIPCOACH_HTTP_PORT: '{port}' is not a port number (1-65535)",
+                "set a free port such as HIPCOACH_HTTP_PORT=9090, or delete the line for no HTTP port",
+            )
+        )
     platforms = [
         name for name, token in (("Telegram", settings.telegram_token), ("Discord", settings.discord_token)) if token
     ]
@@ -95,7 +146,15 @@ def check_content(directory: Path) -> Report:
     try:
         content = load_content(directory)
     except ContentError as exc:
-        report.problems.extend(f"content: {line}" for line in str(exc).splitlines() if line.strip())
+        report.problems.extend(
+            problem(
+                f"content: {line}",
+                "fix that entry (docs/content-format.md explains every field), or unset HIPCOACH_CONTENT "
+                "to use the content of this checkout",
+            )
+            for line in str(exc).splitlines()
+            if line.strip()
+        )
         return report
     report.notes.append(
         f"content: {len(content.topics)} topics, {len(content.exercises)} exercises, {len(content.routines)} routines"
@@ -130,12 +189,23 @@ def check_database(path: Path) -> Report:
         finally:
             source.close()
     except sqlite3.Error as exc:
-        report.problems.append(f"database: {path} cannot be read ({exc})")
+        report.problems.append(
+            problem(
+                f"database: {path} cannot be read ({exc})",
+                "check HIPCOACH_DB points at the right file and that this user may read it (ls -l)",
+            )
+        )
         return report
     with copy:
         integrity = copy.execute("PRAGMA quick_check").fetchone()[0]
         if integrity != "ok":
-            report.problems.append(f"database: {path} is damaged ({integrity}); restore a backup")
+            report.problems.append(
+                problem(
+                    f"database: {path} is damaged ({integrity}); restore a backup",
+                    "stop the bot, copy the latest backup over it (docs/deploy.md, Restoring from a backup) "
+                    "and run check again",
+                )
+            )
             return report
         try:
             current = copy.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
@@ -144,7 +214,11 @@ def check_database(path: Path) -> Report:
         latest = MIGRATIONS[-1][0]
         if current > latest:
             report.problems.append(
-                f"database: schema version {current} is newer than this code knows ({latest}); upgrade Hip Coach"
+                problem(
+                    f"database: schema version {current} is newer than this code knows ({latest}); upgrade Hip Coach",
+                    "run the newer version that wrote it (git pull, or the newer image), or restore the backup "
+                    "made before that upgrade",
+                )
             )
             return report
         for version, description, sql in MIGRATIONS:
@@ -153,7 +227,13 @@ def check_database(path: Path) -> Report:
             try:
                 copy.executescript(f"BEGIN;\n{sql};\nCOMMIT;")
             except sqlite3.Error as exc:
-                report.problems.append(f"database: migration {version} ({description}) would fail: {exc}")
+                report.problems.append(
+                    problem(
+                        f"database: migration {version} ({description}) would fail: {exc}",
+                        "keep running the previous version, back the database up (python -m bot backup FILE) "
+                        "and report this line as an issue",
+                    )
+                )
                 return report
         if current < latest:
             report.notes.append(f"database: schema {current} -> {latest} at next start (checked on a copy)")
@@ -163,7 +243,13 @@ def check_database(path: Path) -> Report:
             try:
                 zoneinfo.ZoneInfo(zone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                report.problems.append(f"database: {table} uses the unknown time zone '{zone}'")
+                report.problems.append(
+                    problem(
+                        f"database: {table} uses the unknown time zone '{zone}'",
+                        "update the time zone data (pip install -U tzdata in the bot's environment, or the "
+                        "image) and run check again",
+                    )
+                )
     copy.close()
     return report
 

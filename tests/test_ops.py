@@ -155,3 +155,84 @@ def test_json_logs_are_one_object_per_line_with_the_event_fields_and_no_token(tm
     assert "\n" not in line and token not in line
     data = json.loads(line)
     assert data["event"] == "send_failed" and data["platform"] == "telegram" and data["level"] == "WARNING"
+
+
+def problem_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith("PROBLEM")]
+
+
+def next_step(line: str) -> str:
+    """What `check` says to do about a problem: the part after ' -> ' on the same line."""
+    assert " -> " in line, f"no next step on: {line}"
+    step = line.split(" -> ", 1)[1].strip()
+    assert len(step) > 15, f"next step too thin on: {line}"
+    return step
+
+
+def test_check_says_what_to_do_next_for_each_bad_setting(tmp_path):
+    result = run(
+        "check",
+        cwd=tmp_path,
+        TELEGRAM_BOT_TOKEN="123456:too-short",
+        DISCORD_BOT_TOKEN="not a token",
+        TELEGRAM_WEBHOOK_URL="http://coach.example.com/telegram",
+        TELEGRAM_WEBHOOK_LISTEN="everywhere",
+        DISCORD_GATEWAY_URL="https://gateway.example",
+        HIPCOACH_LOG_LEVEL="LOUD",
+        HIPCOACH_LOG_FORMAT="xml",
+    )
+    assert result.returncode == 1
+    lines = problem_lines(result)
+    assert len(lines) == 7, result.stdout
+    advice = {line.split(":", 1)[0].removeprefix("PROBLEM").strip(): next_step(line) for line in lines}
+    assert "@BotFather" in advice["TELEGRAM_BOT_TOKEN"] and "/token" in advice["TELEGRAM_BOT_TOKEN"]
+    assert "Reset Token" in advice["DISCORD_BOT_TOKEN"] and ".env" in advice["DISCORD_BOT_TOKEN"]
+    assert "reverse proxy" in advice["TELEGRAM_WEBHOOK_URL"] and "long polling" in advice["TELEGRAM_WEBHOOK_URL"]
+    assert "127.0.0.1:8443" in advice["TELEGRAM_WEBHOOK_LISTEN"]
+    assert "default" in advice["DISCORD_GATEWAY_URL"]
+    assert "HIPCOACH_LOG_LEVEL=WARNING" in advice["HIPCOACH_LOG_LEVEL"]
+    assert "HIPCOACH_LOG_FORMAT=text" in advice["HIPCOACH_LOG_FORMAT"]
+    # the problem part is what it always was: the setting's name first, no token value anywhere
+    assert lines[0].startswith("PROBLEM  TELEGRAM_BOT_TOKEN: does not look like a Telegram bot token")
+    assert "too-short" not in result.stdout and "not a token" not in result.stdout
+
+
+def test_check_advises_on_a_setting_that_stops_the_bot_and_accepts_port_0(tmp_path):
+    result = run("check", cwd=tmp_path, DISCORD_GUILD_ID="my server")
+    (line,) = problem_lines(result)
+    assert "DISCORD_GUILD_ID" in line and ".env.example" in next_step(line)
+    # .env.example: "0 or empty: no port"
+    result = run("check", cwd=tmp_path, HIPCOACH_HTTP_PORT="0")
+    assert result.returncode == 0, result.stdout
+
+
+def test_check_says_what_to_do_about_content_and_database_problems(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    exercises = content / "exercises.yaml"
+    exercises.write_text(exercises.read_text().replace('  dose: "8-10 slow switches each side"\n', "", 1))
+    result = run("check", cwd=tmp_path, HIPCOACH_CONTENT=str(content))
+    (line,) = [line for line in problem_lines(result) if "90-90-switches" in line]
+    assert "docs/content-format.md" in next_step(line)
+
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    (line,) = problem_lines(run("check", cwd=tmp_path, HIPCOACH_DB=str(garbage)))
+    assert "cannot be read" in line and "HIPCOACH_DB" in next_step(line)
+
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (999, 'later')")
+    (line,) = problem_lines(run("check", cwd=tmp_path, HIPCOACH_DB=str(newer)))
+    assert "newer than this code knows" in line and "backup" in next_step(line)
+
+
+async def test_check_says_how_to_fix_an_unknown_time_zone(tmp_path):
+    db = tmp_path / "h.db"
+    await make_db(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE reminders SET timezone = 'Mars/Olympus_Mons'")
+    (line,) = problem_lines(run("check", cwd=tmp_path, HIPCOACH_DB=str(db)))
+    assert "reminders uses the unknown time zone 'Mars/Olympus_Mons'" in line
+    assert "tzdata" in next_step(line)
