@@ -105,3 +105,29 @@ def test_every_rule_names_its_source_and_uses_known_findings(content):
         assert rule.source, rule.id
         for condition in rule.conditions:
             assert condition.findings() <= known, rule.id
+
+
+def test_dialect_chat_spellings_and_dropped_gs_are_read_as_the_plain_words(content):
+    reader = content.safety.reader
+    assert reader.normalise("ah cannae feel ma toes, wisnae like this yday") == (
+        "i can not feel my toes , was not like this yesterday".split()
+    )
+    assert reader.normalise("been limpin n shiverin all nite") == "been limping and shivering all night".split()
+    assert reader.normalise("she'd say it's a wee bit sore") == "she would say it is a small bit sore".split()
+    assert reader.normalise("my ma fell") == ["my", "ma", "fell"]  # the mother, not "my"
+    # a word the lexicon knows as it is stays as it is
+    assert reader.normalise("groin pain again") == ["groin", "pain", "again"]
+    assert content.safety.assess("ma knee's swellin up n burnin hot, an am shiverin").level == "urgent"
+    assert content.safety.assess("thinkin bout savin up ma tablets for the weekend").rule.id == "crisis"
+
+
+def test_plus_signs_and_line_breaks_part_clauses(content):
+    # "can not bend it" must not negate a fever written after a "+"
+    assert content.safety.assess("knee so sore i cant bend it + fever since the weekend").level == "urgent"
+    assert content.safety.assess("no pain in my knee\nfever since the weekend, knee swollen").level == "urgent"
+
+
+def test_an_if_that_means_whether_is_not_a_hypothetical(content):
+    triage = content.safety.assess("back's bad and i cant tell if my bladder is empty, my groin feels numb")
+    assert triage.level == "urgent"
+    assert content.safety.assess("if my groin ever went numb what would that mean").level == "none"

@@ -12,6 +12,7 @@ Findings keep the sentence they were found in, so a rule can ask for two finding
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.core.patterns import Hit, Pattern, PatternSet
@@ -83,13 +84,20 @@ class FindingReader:
         self._hypothetical = PatternSet(hypothetical)
         self._past = PatternSet(past)
         self._general = PatternSet(general or [])
+        # Every word the lexicon and the scope markers use: "limpin" is read as "limping" only when
+        # the lexicon knows "limping" and not "limpin".
+        self._vocabulary = frozenset(
+            w for pattern in [*patterns, *hypothetical, *past, *(general or [])] for w in _WORD.findall(pattern.source)
+        )
 
     def read(self, text: str) -> Findings:
-        toks = [t for t in tokens(text) if t not in _INTENSIFIERS]
+        toks = self.normalise(text)
         if not toks:
             return Findings()
         sentence_of, clause_of = _positions(toks)
-        hypothetical_from = _first_marker_per_sentence(self._hypothetical.hits(toks), sentence_of)
+        hypothetical_from = _first_marker_per_sentence(
+            (hit for hit in self._hypothetical.hits(toks) if not _asks_whether(toks, hit)), sentence_of
+        )
         past_clauses = {clause_of[hit.start] for hit in self._past.hits(toks)}
         in_general = next(self._general.hits(toks), None) is not None  # "just curious", "asking for a friend"
         present: dict[str, set[int]] = {}
@@ -110,6 +118,28 @@ class FindingReader:
         return Findings(
             {k: frozenset(v) for k, v in present.items()}, frozenset(aside - present.keys()), frozenset(kinds)
         )
+
+    def normalise(self, text: str) -> list[str]:
+        """The message's words as the lexicon writes them: "+" and line breaks part clauses, "'d" is
+        "would", dialect and chat spellings become the plain word ("cannae" -> "can not", "n" -> "and"),
+        a dropped g is put back ("achin" -> "aching"), and intensifiers go ("can't even lift")."""
+        text = _CLAUSE_MARKS.sub(", ", _LINE_BREAKS.sub(". ", text))
+        text = _APOSTROPHE_ENDINGS.sub(lambda m: m.group(1) + " " + _APOSTROPHE_WORDS[m.group(2).lower()], text)
+        out: list[str] = []
+        for tok in tokens(text):
+            if tok in _INTENSIFIERS:
+                continue
+            if tok == "ma" and out and out[-1] in _DETERMINERS:
+                out.append(tok)  # "my ma fell": the mother, not "my"
+            elif tok == "wee" and out and out[-1] == "a":
+                out.append("small")  # "a wee bit sore" is not about peeing
+            elif tok in _SPELLINGS:
+                out.extend(_SPELLINGS[tok].split())
+            elif len(tok) >= 4 and tok.endswith("in") and tok not in self._vocabulary and tok + "g" in self._vocabulary:
+                out.append(tok + "g")
+            else:
+                out.append(tok)
+        return out
 
     def _negated_inside(self, toks: list[str], hit: Hit, spec: FindingSpec) -> bool:
         """A negation between the words of a match: "chest is not tight" is not chest tightness."""
@@ -139,6 +169,72 @@ class FindingReader:
         if marker is not None and marker <= hit.start and spec.kind != "context":
             return False
         return not (spec.kind in PAST_KINDS and clause_of[hit.start] in past_clauses)
+
+
+_WORD = re.compile(r"[a-z']+")
+# Marks people use between clauses ("hip so sore + temp 39", "knee swollen - and hot"); line breaks end a sentence.
+_CLAUSE_MARKS = re.compile(r"\s*[+&]\s*|\s+[-\u2013\u2014]+\s+")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_APOSTROPHE_WORDS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
+_APOSTROPHE_ENDINGS = re.compile(r"\b([a-z]+)['\u2019](d|ll|re|ve|m)\b", re.IGNORECASE)
+_DETERMINERS = frozenset("my his her your our their the".split())
+# Dialect and chat spellings of words the lexicon needs (Scots, Irish, northern English, Nigerian pidgin, texting).
+_SPELLINGS = {
+    **dict.fromkeys(["cannae", "canna"], "can not"),
+    **dict.fromkeys(["dinnae", "dinna"], "do not"),
+    "didnae": "did not",
+    "doesnae": "does not",
+    **dict.fromkeys(["wisnae", "wasnae"], "was not"),
+    "isnae": "is not",
+    "wouldnae": "would not",
+    "couldnae": "could not",
+    "shouldnae": "should not",
+    **dict.fromkeys(["willnae", "wullnae", "winnae"], "will not"),
+    **dict.fromkeys(["havnae", "hivnae", "havenae"], "have not"),
+    "hasnae": "has not",
+    "aff": "off",
+    "oot": "out",
+    "doon": "down",
+    "fae": "from",
+    "wi": "with",
+    "ma": "my",
+    "aw": "all",
+    "sair": "sore",
+    "heid": "head",
+    "flair": "floor",
+    "noo": "now",
+    "jist": "just",
+    "anymair": "anymore",
+    "nae": "no",
+    "ahm": "i am",
+    "ah": "i",
+    "ye": "you",
+    "yer": "your",
+    "n": "and",
+    "w": "with",
+    "bout": "about",
+    "outta": "out of",
+    "tryna": "trying to",
+    "wanna": "want to",
+    "gotta": "got to",
+    **dict.fromkeys(["yday", "yest", "yesterdy", "yestarday", "yesturday"], "yesterday"),
+    **dict.fromkeys(["tho", "thou"], "though"),
+    "thru": "through",
+    "u": "you",
+    "ur": "your",
+    **dict.fromkeys(["tonite", "2nite", "2night"], "tonight"),
+    "nite": "night",
+    "b4": "before",
+    "ppl": "people",
+    "dunno": "do not know",
+    **dict.fromkeys(["sudenly", "suddnly", "suddently", "suddenley", "suddenlly", "sudennly"], "suddenly"),
+}
+# "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
+_WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())
+
+
+def _asks_whether(toks: list[str], hit: Hit) -> bool:
+    return toks[hit.start] == "if" and hit.start > 0 and toks[hit.start - 1] in _WHETHER_VERBS
 
 
 # Words that only add emphasis: "can't even lift my leg" reads as "can't lift my leg".
