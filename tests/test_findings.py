@@ -131,3 +131,22 @@ def test_an_if_that_means_whether_is_not_a_hypothetical(content):
     triage = content.safety.assess("back's bad and i cant tell if my bladder is empty, my groin feels numb")
     assert triage.level == "urgent"
     assert content.safety.assess("if my groin ever went numb what would that mean").level == "none"
+
+
+def test_a_pain_score_that_went_up_is_getting_worse(content):
+    for text in (
+        "my knee was a 2/10 in spring and now it's 6 out of 10",
+        "back ache sat at about 3/10 for a while, this week it is a 7",
+    ):
+        assert content.safety.assess(text).rule.id == "worsening", text
+    for text in ("hip was 6/10 last week, down to 2/10 now", "did 8 reps, pain 3/10, is that ok"):
+        assert content.safety.assess(text).level == "none", text
+
+
+def test_decimals_stay_one_number_and_a_glute_bridge_is_an_exercise(content):
+    reader = content.safety.reader
+    assert reader.normalise("temp 38.6 today") == "temp 38 point 6 today".split()
+    assert content.safety.assess("thermometer says 39.2 and my knee is swollen").level == "urgent"
+    assert "bridging" in reader.normalise("how high do my hips go in a single leg bridge")
+    assert content.safety.assess("how high should I lift in a glute bridge").level == "none"
+    assert content.safety.assess("how high is the bridge by the station").rule.id == "crisis"

@@ -84,6 +84,7 @@ class FindingReader:
         self._hypothetical = PatternSet(hypothetical)
         self._past = PatternSet(past)
         self._general = PatternSet(general or [])
+        self._scores = any(spec.id == _RISING_SCORE for spec in specs)
         # Every word the lexicon and the scope markers use: "limpin" is read as "limping" only when
         # the lexicon knows "limping" and not "limpin".
         self._vocabulary = frozenset(
@@ -115,6 +116,10 @@ class FindingReader:
                 present.setdefault(spec.id, set()).add(sentence_of[hit.start])
             else:
                 aside.add(spec.id)
+        rising = _rising_score(toks)
+        if rising is not None and self._scores and hypothetical_from.get(sentence_of[rising], rising + 1) > rising:
+            present.setdefault(_RISING_SCORE, set()).add(sentence_of[rising])
+            kinds.add("course")
         return Findings(
             {k: frozenset(v) for k, v in present.items()}, frozenset(aside - present.keys()), frozenset(kinds)
         )
@@ -124,6 +129,7 @@ class FindingReader:
         "would", dialect and chat spellings become the plain word ("cannae" -> "can not", "n" -> "and"),
         a dropped g is put back ("achin" -> "aching"), and intensifiers go ("can't even lift")."""
         text = _CLAUSE_MARKS.sub(", ", _LINE_BREAKS.sub(". ", text))
+        text = _DECIMAL.sub(r"\1 point \2", text)  # "38.9" is one number, not the end of a sentence
         text = _APOSTROPHE_ENDINGS.sub(lambda m: m.group(1) + " " + _APOSTROPHE_WORDS[m.group(2).lower()], text)
         out: list[str] = []
         for tok in tokens(text):
@@ -139,6 +145,11 @@ class FindingReader:
                 out.append(tok + "g")
             else:
                 out.append(tok)
+        for i, tok in enumerate(out):
+            if tok in ("bridge", "bridges") and (
+                (i > 0 and out[i - 1] in _EXERCISE_BEFORE) or (i + 1 < len(out) and out[i + 1] in _EXERCISE_AFTER)
+            ):
+                out[i] = "bridging"  # the exercise ("a glute bridge", "bridge hold"), not a bridge over a river
         return out
 
     def _negated_inside(self, toks: list[str], hit: Hit, spec: FindingSpec) -> bool:
@@ -177,6 +188,11 @@ _CLAUSE_MARKS = re.compile(r"\s*[+&]\s*|\s+[-\u2013\u2014]+\s+")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _APOSTROPHE_WORDS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
 _APOSTROPHE_ENDINGS = re.compile(r"\b([a-z]+)['\u2019](d|ll|re|ve|m)\b", re.IGNORECASE)
+_DECIMAL = re.compile(r"(\d)\.(\d)")
+_EXERCISE_BEFORE = frozenset(
+    "glute hip leg single one banded band marching shoulder wheel weighted elevated stance frog isometric".split()
+)
+_EXERCISE_AFTER = frozenset("pose poses hold holds march marches exercise exercises variation reps sets walk".split())
 _DETERMINERS = frozenset("my his her your our their the".split())
 # Dialect and chat spellings of words the lexicon needs (Scots, Irish, northern English, Nigerian pidgin, texting).
 _SPELLINGS = {
@@ -231,6 +247,32 @@ _SPELLINGS = {
 }
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())
+
+
+_RISING_SCORE = "worsening"  # the finding a pain score that went up counts as
+_SCORES = frozenset(str(n) for n in range(11))
+
+
+def _rising_score(toks: list[str]) -> int | None:
+    """Where a pain score out of 10 went up ("was 2/10, now 6/10", "a 3/10 a month ago and a 7 now"), else None.
+
+    The first score must be written out of 10 ("3/10", "3 out of 10"); a later one may be bare after
+    "now", "a" or "like" ("it is a 7 now"). Scores count from the first; the last one must be higher.
+    """
+    first: int | None = None
+    for i, tok in enumerate(toks):
+        if tok not in _SCORES:
+            continue
+        after = toks[i + 1 : i + 4]
+        out_of_ten = after[:1] == ["10"] or after[:3] == ["out", "of", "10"]
+        if first is None:
+            if out_of_ten and tok != "10":
+                first = int(tok)
+            continue
+        bare = i > 0 and toks[i - 1] in ("now", "a", "like", "at", "to", "its")
+        if (out_of_ten or bare) and int(tok) > first + 1:
+            return i
+    return None
 
 
 def _asks_whether(toks: list[str], hit: Hit) -> bool:
