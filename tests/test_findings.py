@@ -150,3 +150,15 @@ def test_decimals_stay_one_number_and_a_glute_bridge_is_an_exercise(content):
     assert "bridging" in reader.normalise("how high do my hips go in a single leg bridge")
     assert content.safety.assess("how high should I lift in a glute bridge").level == "none"
     assert content.safety.assess("how high is the bridge by the station").rule.id == "crisis"
+
+
+def test_questions_about_someone_or_your_body_in_general_stay_questions(content):
+    for text in (
+        "say someone's hip locks mid squat, is that a physio job?",
+        "if my calf gets tingly on long runs is that a worry",
+        "is numbness in your toes while cycling normal",
+    ):
+        assert content.safety.assess(text).level == "none", text
+    # reported speech is no supposition: "he say he cannot pee" is his symptom
+    assert content.safety.assess("my brother back is bad and he say he cannot pee since last night").level == "urgent"
+    assert content.safety.assess("my calf gets tingly on long runs").level == "see_professional"
