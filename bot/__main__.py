@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import signal
+import stat
 import sys
 import tempfile
 import uuid
@@ -151,6 +152,25 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
+NO_TOKEN_NO_TERMINAL = (
+    "Hip Coach cannot start: neither TELEGRAM_BOT_TOKEN nor DISCORD_BOT_TOKEN is set, and there is no "
+    "terminal to chat in (standard input is /dev/null or closed, as in a container or a service). "
+    "Set a token in the environment or .env (docs/deploy.md shows how to get one), or run "
+    "`python -m bot` in a terminal for the chat."
+)
+
+
+def chat_possible(fd: int = 0) -> bool:
+    """Can a terminal chat read anything here? A terminal, a pipe or a file: yes. /dev/null (a container
+    started without -i, a systemd service) or a closed stdin: no, the chat would end before it began."""
+    try:
+        if os.isatty(fd):
+            return True
+        return not stat.S_ISCHR(os.fstat(fd).st_mode)  # a character device that is no terminal: /dev/null
+    except (OSError, ValueError):
+        return False
+
+
 def _install_signal_handlers(stop: asyncio.Event) -> None:
     """First SIGINT/SIGTERM: stop taking updates and finish what is in flight. Second: exit at once."""
     loop = asyncio.get_running_loop()
@@ -199,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings.from_env()
         except ValueError as exc:
             print(f"Hip Coach cannot start: a setting is not valid ({exc}). See .env.example.", file=sys.stderr)
+            return 2
+        if not (settings.telegram_token or settings.discord_token) and not chat_possible():
+            # Serving nobody: fail fast (exit 2) instead of a chat that ends at once and a restart loop.
+            print(NO_TOKEN_NO_TERMINAL, file=sys.stderr)
             return 2
         return asyncio.run(_run(settings))
     except ContentError as exc:
