@@ -162,3 +162,11 @@ def test_questions_about_someone_or_your_body_in_general_stay_questions(content)
     # reported speech is no supposition: "he say he cannot pee" is his symptom
     assert content.safety.assess("my brother back is bad and he say he cannot pee since last night").level == "urgent"
     assert content.safety.assess("my calf gets tingly on long runs").level == "see_professional"
+
+
+def test_a_hip_in_the_body_sense_is_about_the_body_and_a_hip_flask_is_not(content):
+    read = content.safety.reader.read
+    assert read("my hips get cranky by the evening").about_the_body
+    assert read("what hip symptoms mean I should see someone").about_the_body
+    for text in ("lost my hip flask at the match", "my old hip hop tapes", "are hip replacement stocks a good buy"):
+        assert not read(text).about_the_body, text
