@@ -106,3 +106,92 @@ async def test_an_injury_answer_refers_without_the_second_question(chat):
     replies = await chat.press("Yes")
     assert replies[0].safety == "see_professional"
     assert not chat.labels()  # the screening ends here: no second question after a red flag
+
+
+# -- short replies read against what the coach just said -------------------------------------
+
+
+async def test_not_numb_just_tight_after_a_numbness_answer_is_coaching_not_a_definition(chat):
+    replies = await chat.say("my hip has been going numb")
+    assert replies[0].safety == "see_professional"
+    replies = await chat.say("not numb, just tight")
+    assert replies[0].safety == "none"
+    assert "tight" in chat.text().lower() and "numbness" in chat.text().lower()  # it heard the correction
+    assert replies[0].topic not in (None, "mobility")
+
+
+async def test_why_after_a_red_flag_answer_gives_the_reason_not_a_fallback(chat, content):
+    await chat.say("pins and needles down my leg for a week")
+    replies = await chat.say("why?")
+    assert "diagnosis" in chat.text().lower()
+    assert "nerve" in chat.text().lower()
+    assert content.messages["fallback"] not in chat.text()
+    assert replies[0].topic == "see-a-professional"
+
+
+async def test_yes_and_no_answer_the_question_just_asked(chat):
+    await chat.say("my knee aches")
+    await chat.say("dull")
+    await chat.say("no")  # no injury
+    await chat.say("nope")  # not getting worse
+    assert any(label.startswith("Start:") for label in chat.labels())
+    await chat.say("yes please")
+    assert "Step 1 of" in chat.text()  # "yes" took the routine it was offered
+
+
+async def test_no_to_an_offer_is_a_polite_no(chat, content):
+    await chat.say("why are my hip flexors tight")  # first contact: answer plus "set my goal?" offer
+    assert "Not now" in chat.labels()
+    await chat.say("no thanks")
+    assert content.messages["fallback"] not in chat.text()
+    assert "off_topic" not in chat.text() and "goal" in chat.text().lower()
+
+
+async def test_a_typed_number_presses_the_button_just_offered(chat):
+    await chat.command("start")
+    await chat.say("2")
+    assert "how much stretching" in chat.text().lower()  # "Undo desk sitting" was pressed
+    profile = await chat.coach.repo.get_profile("test:alice")
+    assert profile.goal == "desk"
+
+
+async def test_hi_does_not_drop_the_goal_question(chat):
+    await chat.command("start")
+    await chat.say("hi")
+    assert "main goal" in chat.text()
+    assert "Undo desk sitting" in chat.labels()
+
+
+async def test_an_expired_number_gets_a_clear_word_and_the_question_again(chat):
+    await chat.command("start")
+    await chat.say("thanks")  # an answer without buttons: the goal buttons are gone
+    await chat.say("2")
+    assert "earlier question" in chat.text()
+    assert "main goal" in chat.text() and "Undo desk sitting" in chat.labels()
+    profile = await chat.coach.repo.get_profile("test:alice")
+    assert profile.goal is None  # nothing was chosen for them
+
+
+async def test_a_number_out_of_range_says_which_numbers_work(chat):
+    await chat.say("my lower back aches")
+    await chat.say("7")
+    assert "1 to 3" in chat.text() and len(chat.labels()) == 3
+
+
+async def test_that_one_with_several_choices_asks_which(chat):
+    await chat.say("my lower back aches")
+    await chat.say("that one")
+    assert "Which one?" in chat.text() and len(chat.labels()) == 3
+
+
+async def test_an_exercise_card_is_short_with_more_on_request(chat, content):
+    for exercise in content.exercises.values():
+        await chat.command("exercise", exercise.name)
+        assert len(chat.last[0].text.splitlines()) <= 8, exercise.name
+        assert "Skip or modify if" in chat.last[0].text  # the safety line stays on the short card
+    await chat.command("exercise", "pigeon")
+    await chat.say("more")
+    assert "Feel it:" in chat.text() and "Avoid:" in chat.text()
+    await chat.command("exercise", "pigeon")
+    await chat.press("Tell me more")
+    assert "Feel it:" in chat.text()

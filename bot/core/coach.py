@@ -21,6 +21,7 @@ from bot.core.choices import exercise_choices, timezone_choices
 from bot.core.content import Content, Topic
 from bot.core.conversation import AREA_GOAL, Conversations, Turn
 from bot.core.findings import Findings
+from bot.core.followups import Followup, offered_in, pick, read_followup
 from bot.core.knowledge import Analysis, Knowledge, Match, stem
 from bot.core.messages import Button, Incoming, Reply, rows
 from bot.core.ports import Clock, Repository, system_clock
@@ -83,6 +84,9 @@ REMINDER_COMMANDS = {
     "progress": "streak",
     "timezone": "timezone",
 }
+# After a red-flag answer, "not numb, just tight": the coaching answer for where it is tight.
+CORRECTED_TOPIC = {"knee": "knee-pain", "back": "lower-back-pain", "hip-site": "tight-hip-flexors"}
+MILD_WORDS = frozenset("tight tightness stiff stiffness achy ache aching sore tired heavy dull".split())
 # The command line and the terminal chat have one local user, who cannot flood anyone else.
 LOCAL_PLATFORMS = frozenset({"cli", "terminal"})
 NOTICES = {
@@ -131,6 +135,7 @@ class Coach:
         self.thresholds = thresholds
         self.msg = content.messages
         self.flows = Conversations(content, repo)
+        self.symptoms = frozenset(s.id for s in content.safety.reader.specs if s.kind == "symptom")
         self.reminders = reminders or Reminders(content, repo)
         self.challenges = challenges or Challenges(content, repo)
         self.throttle = throttle  # None: no flood limit (tests, the local CLI)
@@ -163,6 +168,7 @@ class Coach:
                 replies = await self._on_command(turn, incoming.command.lower().lstrip("/"), incoming.args)
             else:
                 replies = await self._on_text(turn, incoming.text)
+            turn.remember_context(offered_in(replies), self._said(turn, replies))
             if turn.profile.notice and turn.profile.notice in NOTICES:
                 # Something happened while they were away (e.g. we could not reach them): say it once.
                 replies = [Reply(self.msg[NOTICES[turn.profile.notice]]), *replies]
@@ -280,6 +286,8 @@ class Coach:
             return self._more(turn, rest)
         if kind == "x" and rest in self.content.exercises:
             return [exercise_card(self.content.exercises[rest], self.content)]
+        if kind == "xf" and rest in self.content.exercises:
+            return [exercise_card(self.content.exercises[rest], self.content, full=True)]
         if kind == "r":
             return await self._routine_button(turn, data)
         if kind == "rq" and rest in self.content.routines:
@@ -380,6 +388,7 @@ class Coach:
         triage = self.content.safety.assess(text)
         if triage.flagged:
             turn.set_flow(None)
+            turn.said = ["safety", triage.rule.id]
             topic = triage.rule.topic or ("urgent-care" if triage.level == URGENT else "see-a-professional")
             return prefix + [Reply(self.content.safety.wording(triage), topic=topic, safety=triage.level)]
         if asks_about_medicine(triage.findings):
@@ -390,6 +399,8 @@ class Coach:
             if pain is not None:
                 return prefix + pain
         replies = await self._continue_flow(turn, text, raw)
+        if replies is None:
+            replies = await self._in_context(turn, text, raw, triage.findings)
         if replies is None:
             replies = await self._understand(turn, text, raw, triage.findings)
         if turn.first_contact and not turn.profile.onboarded and not turn.state.get("flow") and replies[0].topic:
@@ -426,13 +437,82 @@ class Coach:
                 return [Reply(self.msg["routine_stopped"])]
         return None
 
+    # -- short replies in the context of the last answer ---------------------------------------
+
+    def _said(self, turn: Turn, replies: list[Reply]) -> list[str] | None:
+        """What this turn's answer was about: a safety rule, an exercise card or a topic."""
+        if turn.said:
+            return turn.said
+        for reply in reversed(replies):
+            if reply.topic in self.content.exercises and reply.card:
+                return ["exercise", reply.topic]
+            if reply.topic in self.content.topics:
+                return ["topic", reply.topic]
+        return None
+
+    async def _in_context(self, turn: Turn, text: str, raw: list[str], findings: Findings) -> list[Reply] | None:
+        """'2', 'that one', 'yes', 'no', 'why?', 'more', 'not numb, just tight' after what the coach just said."""
+        said = turn.state.get("said") or [None, None]
+        if said[0] == "safety" and corrects_to_mild(findings, raw, self.symptoms):
+            return self._corrected(turn, findings)
+        if said[0] == "exercise" and intents.wants_more(raw) and said[1] in self.content.exercises:
+            return [exercise_card(self.content.exercises[said[1]], self.content, full=True)]
+        followup = read_followup(raw, text)
+        if followup is None:
+            return None
+        offered = turn.state.get("offered") or []
+        data = pick(offered, followup)
+        if data is not None:
+            return await self._on_button(turn, data)
+        if followup.kind == "why":
+            return self._why(turn, said)
+        if followup.kind == "yes":
+            return [Reply(self.msg["context_yes"], rows(Button("Start a routine", "c:routine")))]
+        if followup.kind == "no":
+            return [Reply(self.msg["context_no"])]
+        return self._stale_choice(turn, followup, offered)
+
+    def _stale_choice(self, turn: Turn, followup: Followup, offered: list[list[str]]) -> list[Reply]:
+        """A number or 'that one' with nothing (or no such thing) on offer: say so, and ask again."""
+        if offered:
+            buttons = rows(*(Button(label, data) for label, data in offered), per_row=1)
+            key = "choice_which" if followup.kind == "that" else "choice_out_of_range"
+            return [Reply(self.msg[key].format(count=len(offered)), buttons)]
+        again = self.flows.ask_again(turn)
+        if again:
+            return [follow_up(Reply(self.msg["choice_expired_again"]), again[0]), *again[1:]]
+        return [Reply(self.msg["choice_expired"])]
+
+    def _why(self, turn: Turn, said: list) -> list[Reply] | None:
+        kind, what = said
+        if kind == "safety":
+            rule = self.content.safety.rule(what)
+            if rule is not None:
+                turn.said = said
+                return [Reply(self.msg["why_safety"].format(reason=rule.reason), topic="see-a-professional")]
+        if kind == "topic" and what in self.content.topics:
+            return self._more(turn, what)
+        if kind == "exercise" and what in self.content.exercises:
+            return [exercise_card(self.content.exercises[what], self.content, full=True)]
+        return None
+
+    def _corrected(self, turn: Turn, findings: Findings) -> list[Reply]:
+        """'not numb, just tight' after a numbness answer: no red flag after all, so the coaching answer."""
+        sites = findings.present.keys() | findings.set_aside
+        topic = next((t for site, t in CORRECTED_TOPIC.items() if site in sites), "tight-hip-flexors")
+        answer = self._answer_topic(turn, self.content.topics[topic])
+        return [replace(answer[0], text=f"{self.msg['context_mild']}\n\n{answer[0].text}"), *answer[1:]]
+
     async def _understand(self, turn: Turn, text: str, raw: list[str], findings: Findings) -> list[Reply]:
         talk = intents.small_talk(raw)
         if talk == "greeting":
             name = f", {turn.incoming.display_name}" if turn.incoming.display_name else ""
             if turn.first_contact and not turn.profile.onboarded:
                 return self.flows.goal_question(turn, lead=self.msg["greeting"].format(name=name))
-            return [Reply(self.msg["greeting_again"].format(name=name), topic="greeting")]
+            hello = Reply(self.msg["greeting_again"].format(name=name), topic="greeting")
+            if turn.state.get("flow") == "onboard":  # "hi" is no reason to drop the question still open
+                return [follow_up(hello, again) for again in self.flows.ask_again(turn)[:1]]
+            return [hello]
         if talk == "help":
             return [self._help()]
         if talk:
@@ -598,6 +678,12 @@ def asks_about_medicine(findings: Findings) -> bool:
     """A medicine and a question of dose or mixing in one sentence ("can I take 2 advil with a beer")."""
     medicine, dosing = findings.present.get("medicine"), findings.present.get("dosing")
     return bool(medicine and dosing and medicine & dosing)
+
+
+def corrects_to_mild(findings: Findings, raw: list[str], symptoms: frozenset[str]) -> bool:
+    """A symptom taken back and a mild feeling put in its place ("not numb, just tight", "no, only stiff")."""
+    taken_back = bool(findings.set_aside & symptoms)
+    return taken_back and bool(set(raw) & MILD_WORDS) and len(raw) <= 12
 
 
 def blend(matches: list[Match], meaning: Nearest) -> list[str]:

@@ -16,6 +16,7 @@ from bot.core.messages import Button, Incoming, Reply, rows
 from bot.core.ports import Profile, Repository
 from bot.core.safety import SEE_PROFESSIONAL, Triage
 
+CONTEXT_KEYS = ("last_topic", "offered", "said")  # kept when a flow starts or ends
 AREA_GOAL = {"knee": "knee", "lower-back": "lower-back", "hip": "general"}
 AREA_TOPIC = {"knee": "knee-pain", "lower-back": "lower-back-pain", "hip": "hip-pain"}
 # Screening asks one thing at a time: f(eel) -> i(njury) -> w(orse) -> a routine offer.
@@ -46,11 +47,25 @@ class Turn:
     state: dict[str, Any] = field(default_factory=dict)
     state_changed: bool = False  # a flow changed: must survive a restart
     soft_changed: bool = False  # only the last topic changed: nice to keep, cheap to lose
+    said: list[str] | None = None  # what this turn's answer was about (["safety", rule id], ...)
+    erased: bool = False  # /forget ran: nothing about this person may be written back
 
     def set_flow(self, flow: str | None, **fields: Any) -> None:
-        kept = {"last_topic": self.state["last_topic"]} if "last_topic" in self.state else {}
+        kept = {k: self.state[k] for k in CONTEXT_KEYS if k in self.state}
         self.state = {**kept, **({"flow": flow, **fields} if flow else {})}
         self.state_changed = True
+
+    def remember_context(self, offered: list[list[str]], said: list[str] | None) -> None:
+        """The buttons just offered and what the answer was about, to read "2", "yes" or "why?" next."""
+        if self.erased:
+            return
+        for key, value in (("offered", offered), ("said", said)):
+            if self.state.get(key) != value:
+                if value:
+                    self.state[key] = value
+                else:
+                    self.state.pop(key, None)
+                self.soft_changed = True
 
     def remember_topic(self, topic_id: str) -> None:
         if self.state.get("last_topic") != topic_id:
@@ -73,15 +88,33 @@ class Conversations:
         text = self.msg["onboarding_goal"] if lead is None else f"{lead}\n\n{self.msg['onboarding_goal']}"
         return [Reply(text, rows(*buttons, per_row=2), topic="greeting" if lead else None)]
 
+    def ask_again(self, turn: Turn) -> list[Reply]:
+        """The question still waiting for an answer (after an expired choice), or nothing."""
+        flow, stage, area = turn.state.get("flow"), turn.state.get("stage"), turn.state.get("area")
+        if flow == "onboard":
+            return self.goal_question(turn) if stage != "level" else [self.level_question(turn)]
+        if flow == "screen" and area in AREA_GOAL:
+            if stage == "feel":
+                return [self.start_screening(turn, area)]
+            short = {name: key for key, name in SCREEN_STAGES.items()}.get(stage)
+            if short in SCREEN_QUESTIONS:
+                return [self.yes_no_question(turn, area, short)]
+        if flow == "forget":
+            return self.confirm_forget(turn)
+        return []
+
+    def level_question(self, turn: Turn) -> Reply:
+        turn.set_flow("onboard", stage="level")
+        names = self.msg["level_names"]
+        return Reply(self.msg["onboarding_level"], rows(*(Button(names[lv], f"o:l:{lv}") for lv in LEVELS_OF_SKILL)))
+
     def onboarding_offer(self) -> Reply:
         return Reply(self.msg["onboarding_offer"], rows(Button("Set my goal", "o:start"), Button("Not now", "o:skip")))
 
     async def set_goal(self, turn: Turn, goal: str) -> list[Reply]:
         turn.profile = replace(turn.profile, goal=goal)
         await self.repo.save_profile(turn.profile, turn.now)
-        turn.set_flow("onboard", stage="level")
-        names = self.msg["level_names"]
-        return [Reply(self.msg["onboarding_level"], rows(*(Button(names[lv], f"o:l:{lv}") for lv in LEVELS_OF_SKILL)))]
+        return [self.level_question(turn)]
 
     async def set_level(self, turn: Turn, level: str) -> list[Reply]:
         turn.profile = replace(turn.profile, level=level, onboarded=True)
@@ -183,6 +216,7 @@ class Conversations:
             return [Reply(self.msg["forget_cancelled"])]
         await self.repo.forget_user(turn.incoming.user_key)
         turn.state, turn.state_changed, turn.soft_changed = {}, False, False  # nothing may be written back
+        turn.erased = True
         return [Reply(self.msg["forget_done"])]
 
     def forget_text(self, turn: Turn, words: list[str]) -> bool | None:

@@ -18,14 +18,17 @@ CATEGORY_NAMES = {
 }
 
 
-def exercise_card(ex: Exercise, content: Content) -> Reply:
+def exercise_card(ex: Exercise, content: Content, full: bool = False) -> Reply:
+    """How to do it, short enough for a phone; 'Tell me more' (or full=True) adds what to feel and avoid."""
     lines = [f"{ex.name} ({CATEGORY_NAMES[ex.category]}, {ex.level})"]
     lines += [f"{i}. {cue}" for i, cue in enumerate(ex.cues, 1)]
-    lines += [f"Dose: {ex.dose}", f"Feel it: {ex.feel}", f"Avoid: {ex.avoid}", f"Skip or modify if: {ex.skip_if}"]
-    buttons = []
+    lines += [f"Dose: {ex.dose}", f"Skip or modify if: {ex.skip_if}"]  # safety stays on the short card
+    buttons = [] if full else [Button(content.messages["more_button"], f"xf:{ex.id}")]
+    if full:
+        lines = [ex.name, f"Feel it: {ex.feel}", f"Avoid: {ex.avoid}", f"Works: {', '.join(ex.muscles)}"]
     if ex.easier and ex.easier in content.exercises:
         buttons.append(Button(f"Easier: {content.exercises[ex.easier].name}", f"x:{ex.easier}"))
-    return Reply("\n".join(lines), rows(*buttons), topic=ex.id, card=True)
+    return Reply("\n".join(lines), rows(*buttons, per_row=1), topic=ex.id, card=True)
 
 
 def routine_overview(routine: Routine, content: Content, level_names: dict[str, str]) -> str:
