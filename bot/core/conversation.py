@@ -22,6 +22,7 @@ AREA_TOPIC = {"knee": "knee-pain", "lower-back": "lower-back-pain", "hip": "hip-
 # Screening asks one thing at a time: f(eel) -> i(njury) -> w(orse) -> a routine offer.
 SCREEN_NEXT = {"f": "i", "i": "w", "w": None}
 SCREEN_STAGES = {"f": "feel", "i": "injury", "w": "worse"}
+STAGE_KEYS = {name: key for key, name in SCREEN_STAGES.items()}  # stored stage name -> button letter
 SCREEN_QUESTIONS = {"i": "screen_injury", "w": "screen_worse"}
 # Screening answers that mean "see a professional", mapped to the safety rule whose reason we quote.
 SCREEN_RED_FLAGS = {
@@ -96,7 +97,7 @@ class Conversations:
         if flow == "screen" and area in AREA_GOAL:
             if stage == "feel":
                 return [self.start_screening(turn, area)]
-            short = {name: key for key, name in SCREEN_STAGES.items()}.get(stage)
+            short = STAGE_KEYS.get(stage)
             if short in SCREEN_QUESTIONS:
                 return [self.yes_no_question(turn, area, short)]
         if flow == "forget":
@@ -189,7 +190,7 @@ class Conversations:
         vocab = set(words)
         if stage == "feel" and vocab & DULL_WORDS:
             return self.screening_answer(turn, area, "f", "dull")
-        short = {name: key for key, name in SCREEN_STAGES.items()}.get(stage)
+        short = STAGE_KEYS.get(stage)
         if short in SCREEN_QUESTIONS and len(words) <= 4:
             if vocab & UNSURE_WORDS and not (words == ["sure"] or vocab & NO_WORDS):
                 return [self.yes_no_question(turn, area, short)]

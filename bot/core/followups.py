@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.core.messages import Reply
 
 ORDINALS = {
-    "first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3, "three": 3,
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3, "three": 3,
     "fourth": 4, "4th": 4, "four": 4, "fifth": 5, "5th": 5, "five": 5, "sixth": 6, "6th": 6, "six": 6,
 }  # fmt: skip
 FILLER = frozenset("the a an option number no choice button please pls plz one i want ill take go with".split())
@@ -45,10 +45,10 @@ def read_followup(raw: list[str], text: str) -> Followup | None:
     rest = [w for w in raw if w not in FILLER and not (w.isascii() and w.isdigit())]
     if len(digits) == 1 and not rest and len(digits[0]) <= 3 and not re.search(r"[:.]\d", text):
         return Followup("pick", int(digits[0]))
-    ordinals = [ORDINALS[w] for w in raw if w in ORDINALS and w not in ("one",)]
+    ordinals = [ORDINALS[w] for w in raw if w in ORDINALS]
     if len(ordinals) == 1 and all(w in FILLER or w in ORDINALS for w in raw):
         return Followup("pick", ordinals[0])
-    if raw[-1] in ("last",) and all(w in FILLER or w == "last" for w in raw):
+    if raw[-1] == "last" and all(w in FILLER or w == "last" for w in raw):
         return Followup("pick", -1)
     if set(raw) & POINTING and all(w in FILLER or w in POINTING for w in raw) and "one" in raw:
         return Followup("that")
