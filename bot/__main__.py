@@ -74,7 +74,7 @@ async def _ask_one(text: str) -> int:
     db, tmp = _temporary_db()
     app = await build_app(db)
     try:
-        replies = await app.coach.handle(Incoming(CLI_PLATFORM, f"ask-{uuid.uuid4().hex[:12]}", "cli", text=text))
+        replies = await app.coach.handle(Incoming(CLI_PLATFORM, f"ask-{uuid.uuid4().hex[:12]}", "cli", text=text, local=True))
         print("\n\n".join(r.text for r in replies))
     finally:
         await app.close()
@@ -118,7 +118,7 @@ async def _ask_jsonl(stdin, stdout) -> int:
                 }
             else:
                 user_id, text = read
-                replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text))
+                replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text, local=True))
                 out = {
                     "text": "\n\n".join(r.text for r in replies),
                     "topic": main_topic(replies),

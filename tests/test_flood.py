@@ -24,8 +24,8 @@ class Ticks:
         return self.t
 
 
-def incoming(user: str, text: str, platform: str = "telegram") -> Incoming:
-    return Incoming(platform, user, user, text=text)
+def incoming(user: str, text: str, platform: str = "telegram", local: bool = False) -> Incoming:
+    return Incoming(platform, user, user, text=text, local=local)
 
 
 async def test_a_flood_gets_one_notice_and_other_people_are_untouched(knowledge_pair, repo, clock):
@@ -54,7 +54,7 @@ async def test_local_users_and_a_disabled_limit_are_never_throttled(knowledge_pa
     content, knowledge = knowledge_pair
     coach = Coach(content, knowledge, repo, clock, throttle=Throttle(burst=2, rate=0.001, now=Ticks()))
     for _ in range(10):
-        replies = await coach.handle(incoming("me", "what is fascia", platform="cli"))
+        replies = await coach.handle(incoming("me", "what is fascia", platform="cli", local=True))
         assert replies and "fascia" in replies[0].text.lower()
 
 

@@ -68,13 +68,13 @@ def to_incoming(line: str, choices: list[Button], user_id: str, name: str) -> In
     text = line.strip()
     # (a length cap first: int() refuses strings of more than 4,300 digits)
     if text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= len(choices):
-        return Incoming(PLATFORM, user_id, user_id, button=choices[int(text) - 1].data, display_name=name)
+        return Incoming(PLATFORM, user_id, user_id, button=choices[int(text) - 1].data, display_name=name, local=True)
     typed = _COMMAND.fullmatch(text)  # the name ends at any whitespace; "/" or "/ word" is text
     if typed is not None:
         return Incoming(
-            PLATFORM, user_id, user_id, command=typed["name"], args=typed["args"].strip(), display_name=name
+            PLATFORM, user_id, user_id, command=typed["name"], args=typed["args"].strip(), display_name=name, local=True
         )
-    return Incoming(PLATFORM, user_id, user_id, text=text, display_name=name)
+    return Incoming(PLATFORM, user_id, user_id, text=text, display_name=name, local=True)
 
 
 class TerminalSession:
@@ -112,7 +112,7 @@ async def run_terminal(
     loop = asyncio.get_running_loop()
     read_line = read_line or stdin.readline
     stdout.write("Hip Coach (terminal). Type a question, /help, or a number to press a button. /quit to leave.\n")
-    session.show(await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start", display_name=user_id)))
+    session.show(await coach.handle(Incoming(PLATFORM, user_id, user_id, command="start", display_name=user_id, local=True)))
     while True:
         stdout.write("you> ")
         stdout.flush()

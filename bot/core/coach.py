@@ -87,8 +87,6 @@ REMINDER_COMMANDS = {
 # After a red-flag answer, "not numb, just tight": the coaching answer for where it is tight.
 CORRECTED_TOPIC = {"knee": "knee-pain", "back": "lower-back-pain", "hip-site": "tight-hip-flexors"}
 MILD_WORDS = frozenset("tight tightness stiff stiffness achy ache aching sore tired heavy dull".split())
-# The command line and the terminal chat have one local user, who cannot flood anyone else.
-LOCAL_PLATFORMS = frozenset({"cli", "terminal"})
 NOTICES = {
     "reminders_paused_unreachable": "remind_notice_unreachable",
     STOPPED_NOTICE: "challenge_notice_stopped",
@@ -153,7 +151,7 @@ class Coach:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         started = time.perf_counter()
-        if self.throttle is not None and incoming.platform not in LOCAL_PLATFORMS:
+        if self.throttle is not None and not incoming.local:
             verdict = self.throttle.check(incoming.user_key)
             if verdict != "ok":  # before any database work: a flood costs next to nothing
                 log.info("event=throttled platform=%s user=%s", incoming.platform, incoming.user_key)

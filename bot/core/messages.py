@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 # Button data travels through Telegram callback_data (max 64 bytes) and Discord custom_id
 # (max 100 chars), so the core keeps it short and ASCII.
@@ -40,8 +42,14 @@ class Incoming:
     channel: str = ""
     organiser: bool = False
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Typed command options as the platform gave them (Discord's `days: int`, a channel id, `minutes: int`),
+    # so they are not flattened into text and parsed again; chat commands keep their free text in `args`.
+    options: Mapping[str, object] = field(default_factory=dict)
+    # A local chat (the terminal, the command line) has one person, who cannot flood anyone else.
+    local: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         # JSON from a platform may carry lone surrogates ("\ud800"), which SQLite (UTF-8) rejects: make every
         # string that can be stored valid text once here (names, command arguments such as a challenge name,
         # ids). The message text is only read, never stored, and the coach copes with it as it is.
