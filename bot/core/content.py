@@ -178,13 +178,26 @@ def load_content(root: str | Path | None = None) -> Content:
     topics = _load_topics(root, check, claim_id, exercises)
     routines = _load_routines(root / "routines.yaml", check, claim_id, exercises)
     safety = _load_safety(root / "safety.yaml", check)
-    messages = check.load_yaml(root / "messages.yaml") or {}
-    if not isinstance(messages, dict):
-        check.fail(root / "messages.yaml", "-", "expected a mapping of message names to texts")
-        messages = {}
+    messages = _load_messages(root, check)
     if check.problems:
         raise ContentError(check.problems)
     return Content(topics, exercises, routines, safety, messages)  # type: ignore[arg-type]
+
+
+def _load_messages(root: Path, check: _Checker) -> dict[str, Any]:
+    """User-facing texts: `messages.yaml` plus one file per area in `messages/` (adapters, challenges...),
+    so each feature keeps its words together; a name defined twice is an error."""
+    messages: dict[str, Any] = {}
+    for path in [root / "messages.yaml", *sorted((root / "messages").glob("*.yaml"))]:
+        data = check.load_yaml(path) or {}
+        if not isinstance(data, dict):
+            check.fail(path, "-", "expected a mapping of message names to texts")
+            continue
+        for name, text in data.items():
+            if name in messages:
+                check.fail(path, name, "message name defined twice")
+            messages[name] = text
+    return messages
 
 
 def _load_exercises(path: Path, check: _Checker, claim_id) -> dict[str, Exercise]:
