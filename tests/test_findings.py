@@ -170,3 +170,74 @@ def test_a_hip_in_the_body_sense_is_about_the_body_and_a_hip_flask_is_not(conten
     assert read("what hip symptoms mean I should see someone").about_the_body
     for text in ("lost my hip flask at the match", "my old hip hop tapes", "are hip replacement stocks a good buy"):
         assert not read(text).about_the_body, text
+
+
+# Families added when sets S and T joined tuning; every message here is our own wording, not the sets'.
+MIXED_LANGUAGE_RED_FLAGS = [
+    ("meine Hüfte ist heiß und geschwollen und ich habe Fieber", "urgent"),
+    ("la rodilla está hinchada y caliente, y tengo fiebre desde ayer", "urgent"),
+    ("mi abuela se cayó en la cocina and can't get up", "urgent"),
+    ("ang lolo ko nahulog, he can't stand and his balakang hurts", "urgent"),
+    ("kamar mein dard hai aur bike seat pe kuch feel nahi hota", "urgent"),
+    ("seit drei Wochen tut mein Knie weh", "see_professional"),
+    ("nachts tut mein Rücken weh, going on three weeks", "see_professional"),
+]
+
+
+@pytest.mark.parametrize(("text", "level"), MIXED_LANGUAGE_RED_FLAGS)
+def test_body_and_symptom_words_in_other_languages_are_read(content, text, level):
+    assert content.safety.assess(text).level == level, text
+
+
+def test_accents_fold_and_other_languages_read_as_english(content):
+    normalise = content.safety.reader.normalise
+    assert normalise("Rücken steif, por la mañana") == "back stiff , por la morning".split()
+    assert normalise("heiß") == ["hot"]
+    # an ellipsis is a pause, not the end of a sentence: "what if..." keeps its question
+    assert normalise("what if... my leg") == "what if , my leg".split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "since lunchtime my left leg has barely any strength and I can't climb onto the step",
+        "this morning my right leg went heavy as lead",
+        "her leg basically stopped working an hour ago",
+        "a van clipped him on his bike at 30kph and his hip hurts",
+        "fell off the trampoline and there's a strange kink in my shin now",
+        "got hit in the hip, heard a crack and my leg is turned out",
+        "landed square on my hip off the climbing wall and can't walk",
+        "brace on her ankle for 3 weeks, now her calf is swollen and pink",
+        "my leg went numb... and now I can't lift my foot",
+    ],
+)
+def test_sudden_weakness_fractures_and_clots_in_new_words_are_urgent(content, text):
+    assert content.safety.assess(text).level == "urgent", text
+
+
+def test_new_phrasings_of_see_a_professional_red_flags(content):
+    assess = content.safety.assess
+    assert assess("my knee slides out from under me when I turn quickly").rule.id == "knee-giving-way"
+    assert assess("had a lump in my breast removed in 2015, lately my lower back aches").rule.id == "cancer-warning"
+    assert assess("the hamstring pain has not cleared, tried resting it").rule.id == "persistent"
+    assert assess("since the match on saturday my ankle hurts and it's swollen").level == "see_professional"
+    assert assess("slipped on ice yesterday and my hip has been stiff since").level == "see_professional"
+    assert "crash" in content.safety.reader.read("got clipped by a taxi crossing the road")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what if... my foot goes numb in the splits?",
+        "three days after my first pilates class my inner thighs are sore lol",
+        "tripped on the stairs but I'm fine, just stiff hips from sitting",
+        "my coach says a pinched nerve can be really serious, how would I know?",
+    ],
+)
+def test_questions_soreness_after_a_first_class_and_a_harmless_fall_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+def test_hearsay_about_a_condition_is_not_a_report_but_a_diagnosis_with_a_symptom_is(content):
+    assert content.safety.assess("my physio says sciatica is why my foot is numb").level == "see_professional"
+    assert content.safety.assess("my wife says my foot drags when I walk").level == "urgent"

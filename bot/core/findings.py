@@ -13,6 +13,7 @@ Findings keep the sentence they were found in, so a rule can ask for two finding
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from bot.core.patterns import Hit, Pattern, PatternSet
@@ -128,6 +129,9 @@ class FindingReader:
         """The message's words as the lexicon writes them: "+" and line breaks part clauses, "'d" is
         "would", dialect and chat spellings become the plain word ("cannae" -> "can not", "n" -> "and"),
         a dropped g is put back ("achin" -> "aching"), and intensifiers go ("can't even lift")."""
+        if not text.isascii():
+            text = _fold_accents(text)  # "mañana", "Hüfte", "heiß": the letters the lexicon can read
+        text = _ELLIPSIS.sub(" , ", text)  # "what if... my leg goes numb": a pause, not the end of a sentence
         text = _CLAUSE_MARKS.sub(", ", _LINE_BREAKS.sub(". ", text))
         text = _DECIMAL.sub(r"\1 point \2", text)  # "38.9" is one number, not the end of a sentence
         text = _APOSTROPHE_ENDINGS.sub(lambda m: m.group(1) + " " + _APOSTROPHE_WORDS[m.group(2).lower()], text)
@@ -189,6 +193,15 @@ _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _APOSTROPHE_WORDS = {"d": "would", "ll": "will", "re": "are", "ve": "have", "m": "am"}
 _APOSTROPHE_ENDINGS = re.compile(r"\b([a-z]+)['\u2019](d|ll|re|ve|m)\b", re.IGNORECASE)
 _DECIMAL = re.compile(r"(\d)\.(\d)")
+_ELLIPSIS = re.compile(r"\.{2,}|\u2026")
+_LETTER_FOLDS = str.maketrans({"\u00df": "ss", "\u00f8": "o", "\u0142": "l", "\u00e6": "ae", "\u0153": "oe"})
+
+
+def _fold_accents(text: str) -> str:
+    """Letters with accents as plain letters ("ü" -> "u", "ñ" -> "n", "ß" -> "ss"); other scripts unchanged."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTER_FOLDS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
 _EXERCISE_BEFORE = frozenset(
     "glute hip leg single one banded band marching shoulder wheel weighted elevated stance frog isometric".split()
 )
@@ -245,6 +258,61 @@ _SPELLINGS = {
     "dunno": "do not know",
     **dict.fromkeys(["sudenly", "suddnly", "suddently", "suddenley", "suddenlly", "sudennly"], "suddenly"),
 }
+# People who mix languages name the body part, the symptom or the time in their own: the common words of
+# German, Spanish, French, Italian, Hindi/Urdu (romanised) and Tagalog, read as the English the lexicon
+# knows (after accents are folded: "hüfte" -> "hufte"). Only words that mean nothing else in English.
+_OTHER_LANGUAGES = {
+    # body sites
+    **dict.fromkeys(["hufte", "huefte", "cadera", "hanche", "anca", "balakang", "kulha", "kulhe"], "hip"),
+    **dict.fromkeys(["knie", "rodilla", "genou", "ginocchio", "tuhod", "ghutna", "ghutne", "ghutno"], "knee"),
+    **dict.fromkeys(["bein", "beine", "pierna", "piernas", "jambe", "jambes", "taang", "taangein"], "leg"),
+    **dict.fromkeys(["wade", "waden", "pantorrilla", "mollet", "polpaccio", "binti"], "calf"),
+    **dict.fromkeys(["rucken", "ruecken", "espalda", "kamar", "likod", "schiena"], "back"),
+    **dict.fromkeys(["leiste", "ingle", "singit"], "groin"),
+    # symptoms
+    **dict.fromkeys(["schmerz", "schmerzen", "dolor", "dolores", "douleur", "dolore", "dard", "sakit"], "pain"),
+    **dict.fromkeys(["masakit", "doloroso", "dolorosa", "schmerzhaft"], "painful"),
+    **dict.fromkeys(["duele", "duelen", "weh"], "hurts"),
+    **dict.fromkeys(["fieber", "fiebre", "fievre", "febbre", "febre", "calentura", "bukhar", "lagnat"], "fever"),
+    **dict.fromkeys(
+        ["geschwollen", "hinchado", "hinchada", "inflamado", "inflamada", "gonfle", "gonflee", "gonfio", "namamaga"],
+        "swollen",
+    ),
+    **dict.fromkeys(["sujan", "soojan", "schwellung", "hinchazon"], "swelling"),
+    **dict.fromkeys(["heiss", "caliente", "mainit", "chaud", "chaude"], "hot"),
+    **dict.fromkeys(["rojo", "roja", "rouge", "rosso", "rossa"], "red"),
+    **dict.fromkeys(
+        ["taub", "sunn", "entumecido", "entumecida", "adormecido", "adormecida", "manhid", "engourdi"], "numb"
+    ),
+    **dict.fromkeys(["kribbeln", "kribbelt", "hormigueo", "jhunjhuni", "fourmillements"], "tingling"),
+    **dict.fromkeys(["steif", "rigida", "rigido", "tieso", "tiesa", "raide"], "stiff"),
+    **dict.fromkeys(["brennt", "brennen", "quema", "arde"], "burning"),
+    # people, falls and time
+    **dict.fromkeys(["lola", "abuela", "oma", "nonna", "nani", "dadi", "babcia", "mamie", "grossmutter"], "grandma"),
+    **dict.fromkeys(["lolo", "abuelo", "opa", "nonno", "dziadek", "grossvater"], "grandpa"),
+    **dict.fromkeys(["natumba", "nahulog", "gesturzt", "gestuerzt", "hingefallen", "cayo", "tombe", "tombee"], "fell"),
+    "nadapa": "tripped",
+    **dict.fromkeys(["nachts", "noches"], "at night"),
+    **dict.fromkeys(["aufwache", "aufwachen", "despierto", "despierta"], "wake up"),
+    **dict.fromkeys(["manana", "morgens", "subah", "umaga"], "morning"),
+    **dict.fromkeys(["woche", "semana"], "week"),
+    **dict.fromkeys(["wochen", "semanas", "hafte", "hafton", "linggo"], "weeks"),
+    **dict.fromkeys(["monat", "mes", "buwan"], "month"),
+    **dict.fromkeys(["monate", "monaten", "meses", "mahine", "mahino"], "months"),
+    **dict.fromkeys(["seit", "desde"], "since"),
+    "runter": "down",
+    "zwei": "two",
+    **dict.fromkeys(["drei", "tres"], "three"),
+    **dict.fromkeys(["vier", "cuatro"], "four"),
+    **dict.fromkeys(["funf", "fuenf", "cinco"], "five"),
+    **dict.fromkeys(["sechs", "seis"], "six"),
+    **dict.fromkeys(["meine", "meinen", "meiner", "mis"], "my"),
+    "ich": "i",
+    "und": "and",
+    "nicht": "not",
+    **dict.fromkeys(["kein", "keine", "keinen"], "no"),
+}
+_SPELLINGS.update(_OTHER_LANGUAGES)
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())
 
@@ -280,7 +348,7 @@ def _asks_whether(toks: list[str], hit: Hit) -> bool:
 
 
 # Words that only add emphasis: "can't even lift my leg" reads as "can't lift my leg".
-_INTENSIFIERS = frozenset("even really actually literally totally completely fully".split())
+_INTENSIFIERS = frozenset("even really actually literally totally completely fully simply basically".split())
 # Words that start a new clause for scope: "years ago ... and recently it hurts" is two clauses.
 _CLAUSE_WORDS = frozenset(
     "but now though although however yet recently lately nowadays currently today still started began begun".split()
