@@ -241,3 +241,25 @@ def test_questions_soreness_after_a_first_class_and_a_harmless_fall_stay_calm(co
 def test_hearsay_about_a_condition_is_not_a_report_but_a_diagnosis_with_a_symptom_is(content):
     assert content.safety.assess("my physio says sciatica is why my foot is numb").level == "see_professional"
     assert content.safety.assess("my wife says my foot drags when I walk").level == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how can I get down to sit on the floor and back up without using my hands",
+        "thinking of taking up jogging at 60, anything to watch for",
+        "what exactly is piriformis syndrome",
+        "quads and calves wrecked after a long trek, tips?",
+        "working on my side split, any advice",
+    ],
+)
+async def test_floor_work_taking_up_running_conditions_and_soreness_after_activities_get_a_hip_answer(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) not in (None, "medication"), chat.text()
+    assert "outside what I know" not in chat.text()
+
+
+async def test_a_dose_question_in_german_goes_to_a_pharmacist(chat):
+    replies = await chat.say("wieviel Paracetamol darf ich nehmen")
+    assert main_topic(replies) == "medication"

@@ -301,6 +301,8 @@ _OTHER_LANGUAGES = {
     **dict.fromkeys(["monate", "monaten", "meses", "mahine", "mahino"], "months"),
     **dict.fromkeys(["seit", "desde"], "since"),
     "runter": "down",
+    **dict.fromkeys(["wieviel", "wieviele", "cuanto", "cuanta", "cuantos", "cuantas", "combien", "quanto", "kitni", "kitna"], "how much"),
+    **dict.fromkeys(["nehmen", "tomar", "prendre", "prendere"], "take"),
     "zwei": "two",
     **dict.fromkeys(["drei", "tres"], "three"),
     **dict.fromkeys(["vier", "cuatro"], "four"),
