@@ -181,6 +181,10 @@ MIXED_LANGUAGE_RED_FLAGS = [
     ("kamar mein dard hai aur bike seat pe kuch feel nahi hota", "urgent"),
     ("seit drei Wochen tut mein Knie weh", "see_professional"),
     ("nachts tut mein Rücken weh, going on three weeks", "see_professional"),
+    ("mi abuelo se cayó y no puede levantarse", "urgent"),
+    ("meine Oma ist gestürzt und kann nicht aufstehen", "urgent"),
+    ("a minha perna está inchada e quente depois do voo longo", "urgent"),
+    ("my husband, 81, slipped in the shower and now his hip is agony", "urgent"),
 ]
 
 
@@ -223,6 +227,8 @@ def test_new_phrasings_of_see_a_professional_red_flags(content):
     assert assess("since the match on saturday my ankle hurts and it's swollen").level == "see_professional"
     assert assess("slipped on ice yesterday and my hip has been stiff since").level == "see_professional"
     assert "crash" in content.safety.reader.read("got clipped by a taxi crossing the road")
+    # a flight of stairs is no long flight: a swollen calf after one is not a blood clot on that ground
+    assert assess("after the gym i walked up a flight of stairs and my calf is swollen").level == "see_professional"
 
 
 @pytest.mark.parametrize(

@@ -149,6 +149,9 @@ class FindingReader:
                 out.append(tok + "g")
             else:
                 out.append(tok)
+        for i in range(len(out) - 1):
+            if out[i] in _NOT_FIRST and out[i + 1] == "can":
+                out[i], out[i + 1] = "can", "not"  # "no puedo", "não consigo": the negation before the verb
         for i, tok in enumerate(out):
             if tok in ("bridge", "bridges") and (
                 (i > 0 and out[i - 1] in _EXERCISE_BEFORE) or (i + 1 < len(out) and out[i + 1] in _EXERCISE_AFTER)
@@ -263,34 +266,34 @@ _SPELLINGS = {
 # knows (after accents are folded: "hüfte" -> "hufte"). Only words that mean nothing else in English.
 _OTHER_LANGUAGES = {
     # body sites
-    **dict.fromkeys(["hufte", "huefte", "cadera", "hanche", "anca", "balakang", "kulha", "kulhe"], "hip"),
-    **dict.fromkeys(["knie", "rodilla", "genou", "ginocchio", "tuhod", "ghutna", "ghutne", "ghutno"], "knee"),
-    **dict.fromkeys(["bein", "beine", "pierna", "piernas", "jambe", "jambes", "taang", "taangein"], "leg"),
+    **dict.fromkeys(["hufte", "huefte", "cadera", "hanche", "anca", "quadril", "heup", "biodro", "balakang", "kulha", "kulhe"], "hip"),
+    **dict.fromkeys(["knie", "rodilla", "genou", "ginocchio", "joelho", "kolano", "tuhod", "ghutna", "ghutne", "ghutno"], "knee"),
+    **dict.fromkeys(["bein", "beine", "pierna", "piernas", "jambe", "jambes", "perna", "pernas", "gamba", "gambe", "noga", "nogi", "taang", "taangein"], "leg"),
     **dict.fromkeys(["wade", "waden", "pantorrilla", "mollet", "polpaccio", "binti"], "calf"),
-    **dict.fromkeys(["rucken", "ruecken", "espalda", "kamar", "likod", "schiena"], "back"),
+    **dict.fromkeys(["rucken", "ruecken", "espalda", "costas", "schiena", "plecy", "kamar", "likod"], "back"),
     **dict.fromkeys(["leiste", "ingle", "singit"], "groin"),
     # symptoms
-    **dict.fromkeys(["schmerz", "schmerzen", "dolor", "dolores", "douleur", "dolore", "dard", "sakit"], "pain"),
+    **dict.fromkeys(["schmerz", "schmerzen", "dolor", "dolores", "douleur", "dolore", "pijn", "bol", "dard", "sakit"], "pain"),
     **dict.fromkeys(["masakit", "doloroso", "dolorosa", "schmerzhaft"], "painful"),
     **dict.fromkeys(["duele", "duelen", "weh"], "hurts"),
-    **dict.fromkeys(["fieber", "fiebre", "fievre", "febbre", "febre", "calentura", "bukhar", "lagnat"], "fever"),
+    **dict.fromkeys(["fieber", "fiebre", "fievre", "febbre", "febre", "calentura", "koorts", "goraczka", "bukhar", "lagnat"], "fever"),
     **dict.fromkeys(
-        ["geschwollen", "hinchado", "hinchada", "inflamado", "inflamada", "gonfle", "gonflee", "gonfio", "namamaga"],
+        ["geschwollen", "hinchado", "hinchada", "inflamado", "inflamada", "inchado", "inchada", "gonfle", "gonflee", "gonfio", "gonfia", "gezwollen", "spuchniete", "spuchniety", "namamaga"],
         "swollen",
     ),
     **dict.fromkeys(["sujan", "soojan", "schwellung", "hinchazon"], "swelling"),
-    **dict.fromkeys(["heiss", "caliente", "mainit", "chaud", "chaude"], "hot"),
+    **dict.fromkeys(["heiss", "caliente", "quente", "chaud", "chaude", "mainit"], "hot"),
     **dict.fromkeys(["rojo", "roja", "rouge", "rosso", "rossa"], "red"),
     **dict.fromkeys(
-        ["taub", "sunn", "entumecido", "entumecida", "adormecido", "adormecida", "manhid", "engourdi"], "numb"
+        ["taub", "sunn", "entumecido", "entumecida", "adormecido", "adormecida", "dormente", "engourdi", "engourdie", "intorpidito", "intorpidita", "manhid", "namamanhid"], "numb"
     ),
-    **dict.fromkeys(["kribbeln", "kribbelt", "hormigueo", "jhunjhuni", "fourmillements"], "tingling"),
+    **dict.fromkeys(["kribbeln", "kribbelt", "hormigueo", "formigamento", "formicolio", "fourmillements", "jhunjhuni"], "tingling"),
     **dict.fromkeys(["steif", "rigida", "rigido", "tieso", "tiesa", "raide"], "stiff"),
     **dict.fromkeys(["brennt", "brennen", "quema", "arde"], "burning"),
     # people, falls and time
-    **dict.fromkeys(["lola", "abuela", "oma", "nonna", "nani", "dadi", "babcia", "mamie", "grossmutter"], "grandma"),
+    **dict.fromkeys(["lola", "abuela", "avo", "oma", "nonna", "nani", "dadi", "babcia", "mamie", "grossmutter"], "grandma"),
     **dict.fromkeys(["lolo", "abuelo", "opa", "nonno", "dziadek", "grossvater"], "grandpa"),
-    **dict.fromkeys(["natumba", "nahulog", "gesturzt", "gestuerzt", "hingefallen", "cayo", "tombe", "tombee"], "fell"),
+    **dict.fromkeys(["natumba", "nahulog", "gesturzt", "gestuerzt", "hingefallen", "cayo", "caiu", "tombe", "tombee", "caduto", "caduta", "gevallen", "upadl", "upadla", "gira", "giri"], "fell"),
     "nadapa": "tripped",
     **dict.fromkeys(["nachts", "noches"], "at night"),
     **dict.fromkeys(["aufwache", "aufwachen", "despierto", "despierta"], "wake up"),
@@ -301,6 +304,12 @@ _OTHER_LANGUAGES = {
     **dict.fromkeys(["monate", "monaten", "meses", "mahine", "mahino"], "months"),
     **dict.fromkeys(["seit", "desde"], "since"),
     "runter": "down",
+    **dict.fromkeys(["puedo", "puede", "consigo", "consegue", "consegui", "posso", "puo", "kann"], "can"),
+    **dict.fromkeys(["nao", "non"], "not"),
+    **dict.fromkeys(["caminar", "andar", "laufen", "gehen", "camminare", "marcher", "caminhar"], "walk"),
+    **dict.fromkeys(["levantar", "levantarme", "levantarse", "aufstehen", "pararme", "alzarme"], "get up"),
+    **dict.fromkeys(["voo", "vuelo", "flug", "volo", "vlucht"], "flight"),
+    **dict.fromkeys(["depois", "despues", "nach", "apres", "dopo"], "after"),
     **dict.fromkeys(["wieviel", "wieviele", "cuanto", "cuanta", "cuantos", "cuantas", "combien", "quanto", "kitni", "kitna"], "how much"),
     **dict.fromkeys(["nehmen", "tomar", "prendre", "prendere"], "take"),
     "zwei": "two",
@@ -315,6 +324,7 @@ _OTHER_LANGUAGES = {
     **dict.fromkeys(["kein", "keine", "keinen"], "no"),
 }
 _SPELLINGS.update(_OTHER_LANGUAGES)
+_NOT_FIRST = frozenset({"no", "not"})  # "no" + "can" from "no puedo"; "not" + "can" from "não consigo"
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())
 
