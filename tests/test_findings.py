@@ -269,3 +269,39 @@ async def test_floor_work_taking_up_running_conditions_and_soreness_after_activi
 async def test_a_dose_question_in_german_goes_to_a_pharmacist(chat):
     replies = await chat.say("wieviel Paracetamol darf ich nehmen")
     assert main_topic(replies) == "medication"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (
+            "since I bent down for the laundry my back is killing me and I can't feel myself on the loo",
+            "bladder-bowel",
+        ),
+        ("lower back agony and the skin around my backside feels like it belongs to someone else", "saddle-numbness"),
+        ("heard a loud crack in my shin when I landed and now it's bent", "cannot-bear-weight"),
+        ("coughing up pinkish stuff and my calf hurts", "blood-clot"),
+        ("my hip replacement popped out when I bent to tie my shoe", "cannot-bear-weight"),
+        ("my leg went completely numb and cold and it's turned white", "limb-ischaemia"),
+        (
+            "thigh swollen and rock hard after a kick at football and the pain is getting worse and worse",
+            "compartment-syndrome",
+        ),
+    ],
+)
+def test_more_emergency_families(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id) == ("urgent", rule), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my toes go white and numb when it's cold outside",
+        "calves rock hard after leg day and getting sorer, normal?",
+        "quads are rock hard from squats yesterday",
+        "did 100 lunges and now my legs are like jelly haha",
+    ],
+)
+def test_cold_toes_and_hard_sore_muscles_after_training_are_no_emergency(content, text):
+    assert content.safety.assess(text).level != "urgent", text

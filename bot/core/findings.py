@@ -205,6 +205,7 @@ def _fold_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTER_FOLDS))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
+
 _EXERCISE_BEFORE = frozenset(
     "glute hip leg single one banded band marching shoulder wheel weighted elevated stance frog isometric".split()
 )
@@ -266,34 +267,117 @@ _SPELLINGS = {
 # knows (after accents are folded: "hüfte" -> "hufte"). Only words that mean nothing else in English.
 _OTHER_LANGUAGES = {
     # body sites
-    **dict.fromkeys(["hufte", "huefte", "cadera", "hanche", "anca", "quadril", "heup", "biodro", "balakang", "kulha", "kulhe"], "hip"),
-    **dict.fromkeys(["knie", "rodilla", "genou", "ginocchio", "joelho", "kolano", "tuhod", "ghutna", "ghutne", "ghutno"], "knee"),
-    **dict.fromkeys(["bein", "beine", "pierna", "piernas", "jambe", "jambes", "perna", "pernas", "gamba", "gambe", "noga", "nogi", "taang", "taangein"], "leg"),
+    **dict.fromkeys(
+        ["hufte", "huefte", "cadera", "hanche", "anca", "quadril", "heup", "biodro", "balakang", "kulha", "kulhe"],
+        "hip",
+    ),
+    **dict.fromkeys(
+        ["knie", "rodilla", "genou", "ginocchio", "joelho", "kolano", "tuhod", "ghutna", "ghutne", "ghutno"], "knee"
+    ),
+    **dict.fromkeys(
+        [
+            "bein",
+            "beine",
+            "pierna",
+            "piernas",
+            "jambe",
+            "jambes",
+            "perna",
+            "pernas",
+            "gamba",
+            "gambe",
+            "noga",
+            "nogi",
+            "taang",
+            "taangein",
+        ],
+        "leg",
+    ),
     **dict.fromkeys(["wade", "waden", "pantorrilla", "mollet", "polpaccio", "binti"], "calf"),
     **dict.fromkeys(["rucken", "ruecken", "espalda", "costas", "schiena", "plecy", "kamar", "likod"], "back"),
     **dict.fromkeys(["leiste", "ingle", "singit"], "groin"),
     # symptoms
-    **dict.fromkeys(["schmerz", "schmerzen", "dolor", "dolores", "douleur", "dolore", "pijn", "bol", "dard", "sakit"], "pain"),
+    **dict.fromkeys(
+        ["schmerz", "schmerzen", "dolor", "dolores", "douleur", "dolore", "pijn", "bol", "dard", "sakit"], "pain"
+    ),
     **dict.fromkeys(["masakit", "doloroso", "dolorosa", "schmerzhaft"], "painful"),
     **dict.fromkeys(["duele", "duelen", "weh"], "hurts"),
-    **dict.fromkeys(["fieber", "fiebre", "fievre", "febbre", "febre", "calentura", "koorts", "goraczka", "bukhar", "lagnat"], "fever"),
     **dict.fromkeys(
-        ["geschwollen", "hinchado", "hinchada", "inflamado", "inflamada", "inchado", "inchada", "gonfle", "gonflee", "gonfio", "gonfia", "gezwollen", "spuchniete", "spuchniety", "namamaga"],
+        ["fieber", "fiebre", "fievre", "febbre", "febre", "calentura", "koorts", "goraczka", "bukhar", "lagnat"],
+        "fever",
+    ),
+    **dict.fromkeys(
+        [
+            "geschwollen",
+            "hinchado",
+            "hinchada",
+            "inflamado",
+            "inflamada",
+            "inchado",
+            "inchada",
+            "gonfle",
+            "gonflee",
+            "gonfio",
+            "gonfia",
+            "gezwollen",
+            "spuchniete",
+            "spuchniety",
+            "namamaga",
+        ],
         "swollen",
     ),
     **dict.fromkeys(["sujan", "soojan", "schwellung", "hinchazon"], "swelling"),
     **dict.fromkeys(["heiss", "caliente", "quente", "chaud", "chaude", "mainit"], "hot"),
     **dict.fromkeys(["rojo", "roja", "rouge", "rosso", "rossa"], "red"),
     **dict.fromkeys(
-        ["taub", "sunn", "entumecido", "entumecida", "adormecido", "adormecida", "dormente", "engourdi", "engourdie", "intorpidito", "intorpidita", "manhid", "namamanhid"], "numb"
+        [
+            "taub",
+            "sunn",
+            "entumecido",
+            "entumecida",
+            "adormecido",
+            "adormecida",
+            "dormente",
+            "engourdi",
+            "engourdie",
+            "intorpidito",
+            "intorpidita",
+            "manhid",
+            "namamanhid",
+        ],
+        "numb",
     ),
-    **dict.fromkeys(["kribbeln", "kribbelt", "hormigueo", "formigamento", "formicolio", "fourmillements", "jhunjhuni"], "tingling"),
+    **dict.fromkeys(
+        ["kribbeln", "kribbelt", "hormigueo", "formigamento", "formicolio", "fourmillements", "jhunjhuni"], "tingling"
+    ),
     **dict.fromkeys(["steif", "rigida", "rigido", "tieso", "tiesa", "raide"], "stiff"),
     **dict.fromkeys(["brennt", "brennen", "quema", "arde"], "burning"),
     # people, falls and time
-    **dict.fromkeys(["lola", "abuela", "avo", "oma", "nonna", "nani", "dadi", "babcia", "mamie", "grossmutter"], "grandma"),
+    **dict.fromkeys(
+        ["lola", "abuela", "avo", "oma", "nonna", "nani", "dadi", "babcia", "mamie", "grossmutter"], "grandma"
+    ),
     **dict.fromkeys(["lolo", "abuelo", "opa", "nonno", "dziadek", "grossvater"], "grandpa"),
-    **dict.fromkeys(["natumba", "nahulog", "gesturzt", "gestuerzt", "hingefallen", "cayo", "caiu", "tombe", "tombee", "caduto", "caduta", "gevallen", "upadl", "upadla", "gira", "giri"], "fell"),
+    **dict.fromkeys(
+        [
+            "natumba",
+            "nahulog",
+            "gesturzt",
+            "gestuerzt",
+            "hingefallen",
+            "cayo",
+            "caiu",
+            "tombe",
+            "tombee",
+            "caduto",
+            "caduta",
+            "gevallen",
+            "upadl",
+            "upadla",
+            "gira",
+            "giri",
+        ],
+        "fell",
+    ),
     "nadapa": "tripped",
     **dict.fromkeys(["nachts", "noches"], "at night"),
     **dict.fromkeys(["aufwache", "aufwachen", "despierto", "despierta"], "wake up"),
@@ -310,7 +394,10 @@ _OTHER_LANGUAGES = {
     **dict.fromkeys(["levantar", "levantarme", "levantarse", "aufstehen", "pararme", "alzarme"], "get up"),
     **dict.fromkeys(["voo", "vuelo", "flug", "volo", "vlucht"], "flight"),
     **dict.fromkeys(["depois", "despues", "nach", "apres", "dopo"], "after"),
-    **dict.fromkeys(["wieviel", "wieviele", "cuanto", "cuanta", "cuantos", "cuantas", "combien", "quanto", "kitni", "kitna"], "how much"),
+    **dict.fromkeys(
+        ["wieviel", "wieviele", "cuanto", "cuanta", "cuantos", "cuantas", "combien", "quanto", "kitni", "kitna"],
+        "how much",
+    ),
     **dict.fromkeys(["nehmen", "tomar", "prendre", "prendere"], "take"),
     "zwei": "two",
     **dict.fromkeys(["drei", "tres"], "three"),
