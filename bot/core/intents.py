@@ -190,7 +190,8 @@ DONE_PHRASES = (
 
 
 def reminder_action(raw_words: list[str]) -> str | None:
-    """Managing reminders and streaks in plain words: 'pause 3 days', 'my reminders', 'done', 'streak'."""
+    """Managing reminders and streaks in plain words ("pause 3 days", "my reminders", "done", "streak"): the
+    name of the command that does it."""
     if not raw_words:
         return None
     text = " ".join(raw_words)
@@ -213,7 +214,7 @@ def reminder_action(raw_words: list[str]) -> str | None:
         and len(raw_words) <= 4
         and (first in ("my", "show", "list", "reminders", "see") or raw_words[-1] in ("reminders", "reminder"))
     ):
-        return "list"
+        return "reminders"
     if first in ("timezone", "tz") or _phrase_in(text, ("time zone", "my timezone")) and len(raw_words) <= 6:
         return "timezone"
     return None
@@ -257,5 +258,10 @@ def minutes_in(text_words: list[str]) -> int | None:
         elif following and following not in _MINUTE_WORDS:
             continue
         if value > 0:
-            return 5 if value <= 7 else 10 if value <= 12 else 15
+            return snap_minutes(value)
     return None
+
+
+def snap_minutes(value: int) -> int:
+    """Routines come in 5, 10 and 15 minutes: the nearest of those."""
+    return 5 if value <= 7 else 10 if value <= 12 else 15

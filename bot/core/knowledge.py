@@ -2,7 +2,8 @@
 
 Each topic is indexed by the several example questions users actually ask (plus its title and
 keywords), not only by its answer text. Text goes through one analyser (`bot.core.analyzer`).
-Scoring is TF-IDF cosine over unigrams and bigrams; a topic's score mixes its best-matching example with its centroid, so one lucky example cannot win alone.
+Scoring is TF-IDF cosine over unigrams and bigrams; a topic's score mixes its best-matching example
+with its centroid, so one lucky example cannot win alone.
 """
 
 from __future__ import annotations
