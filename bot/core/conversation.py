@@ -85,7 +85,7 @@ class Conversations:
     def goal_question(self, turn: Turn, lead: str | None = None) -> list[Reply]:
         turn.set_flow("onboard", stage="goal")
         names = self.msg["goal_names"]
-        buttons = [Button(names[g], f"o:g:{g}") for g in GOALS] + [Button("Skip", "o:skip")]
+        buttons = [Button(names[g], f"o:g:{g}") for g in GOALS] + [Button(self.msg["coach_skip_button"], "o:skip")]
         text = self.msg["onboarding_goal"] if lead is None else f"{lead}\n\n{self.msg['onboarding_goal']}"
         return [Reply(text, rows(*buttons, per_row=2), topic="greeting" if lead else None)]
 
@@ -110,7 +110,10 @@ class Conversations:
         return Reply(self.msg["onboarding_level"], rows(*(Button(names[lv], f"o:l:{lv}") for lv in LEVELS_OF_SKILL)))
 
     def onboarding_offer(self) -> Reply:
-        return Reply(self.msg["onboarding_offer"], rows(Button("Set my goal", "o:start"), Button("Not now", "o:skip")))
+        buttons = rows(
+            Button(self.msg["coach_set_goal_button"], "o:start"), Button(self.msg["coach_not_now_button"], "o:skip")
+        )
+        return Reply(self.msg["onboarding_offer"], buttons)
 
     async def set_goal(self, turn: Turn, goal: str) -> list[Reply]:
         turn.profile = replace(turn.profile, goal=goal)
@@ -173,9 +176,10 @@ class Conversations:
             return [self.yes_no_question(turn, area, following)]
         turn.set_flow(None)
         routine = self.content.routine_for(AREA_GOAL[area], turn.profile.level, 5)
+        start = self.msg["coach_start_this_routine_button"].format(title=routine.title, minutes=routine.minutes)
         buttons = rows(
-            Button(f"Start: {routine.title} ({routine.minutes} min)", f"r:{routine.id}:0"),
-            Button("Not now", "o:none"),
+            Button(start, f"r:{routine.id}:0"),
+            Button(self.msg["coach_not_now_button"], "o:none"),
             per_row=1,
         )
         return [Reply(self.msg["screen_clear"], buttons, topic=AREA_TOPIC[area])]
@@ -183,7 +187,8 @@ class Conversations:
     def yes_no_question(self, turn: Turn, area: str, stage: str) -> Reply:
         turn.set_flow("screen", area=area, stage=SCREEN_STAGES[stage])
         question = self.msg[SCREEN_QUESTIONS[stage]]
-        return Reply(question, rows(Button("Yes", f"s:{area}:{stage}:yes"), Button("No", f"s:{area}:{stage}:no")))
+        yes, no = self.msg["coach_yes_button"], self.msg["coach_no_button"]
+        return Reply(question, rows(Button(yes, f"s:{area}:{stage}:yes"), Button(no, f"s:{area}:{stage}:no")))
 
     def screening_text(self, turn: Turn, words: list[str]) -> list[Reply] | None:
         area, stage = turn.state.get("area"), turn.state.get("stage")
@@ -207,7 +212,10 @@ class Conversations:
         return [
             Reply(
                 self.msg["forget_confirm"],
-                rows(Button("Yes, delete everything", "f:yes"), Button("No, keep it", "f:no")),
+                rows(
+                    Button(self.msg["coach_forget_yes_button"], "f:yes"),
+                    Button(self.msg["coach_forget_no_button"], "f:no"),
+                ),
             )
         ]
 

@@ -6,9 +6,10 @@ the analysed words; everything else goes to topic retrieval.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from bot.core.knowledge import Analysis, minutes_in
+from bot.core.analyzer import Analysis
 
 GREETING = frozenset("hi hello hey heya hiya yo sup howdy morning evening afternoon greetings gday hallo hola".split())
 GREETING_TAGALONG = frozenset("whats what up good how are doing going".split())
@@ -189,7 +190,8 @@ DONE_PHRASES = (
 
 
 def reminder_action(raw_words: list[str]) -> str | None:
-    """Managing reminders and streaks in plain words: 'pause 3 days', 'my reminders', 'done', 'streak'."""
+    """Managing reminders and streaks in plain words ("pause 3 days", "my reminders", "done", "streak"): the
+    name of the command that does it."""
     if not raw_words:
         return None
     text = " ".join(raw_words)
@@ -212,7 +214,7 @@ def reminder_action(raw_words: list[str]) -> str | None:
         and len(raw_words) <= 4
         and (first in ("my", "show", "list", "reminders", "see") or raw_words[-1] in ("reminders", "reminder"))
     ):
-        return "list"
+        return "reminders"
     if first in ("timezone", "tz") or _phrase_in(text, ("time zone", "my timezone")) and len(raw_words) <= 6:
         return "timezone"
     return None
@@ -235,3 +237,31 @@ def routine_wish(raw_words: list[str], analysis: Analysis) -> RoutineWish | None
     elif minutes is None and vocab & LONG_WORDS:
         minutes = 15
     return RoutineWish(goal, level, minutes)
+
+
+_NUMBER_WORDS = {"five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30}
+_MINUTE_WORDS = {"min", "mins", "minute", "minutes", "m"}
+_NUMBER = re.compile(r"(\d{1,3})(min|mins|minute|minutes|m)?")
+
+
+def minutes_in(text_words: list[str]) -> int | None:
+    """A routine length mentioned in the text ("5 min", "ten minutes", "15mins"), snapped to 5/10/15."""
+    for i, word in enumerate(text_words):
+        following = text_words[i + 1] if i + 1 < len(text_words) else ""
+        value = _NUMBER_WORDS.get(word)
+        if value is None:
+            m = _NUMBER.fullmatch(word)
+            # A bare number only counts as minutes when "min" follows ("sit 9 hours" is not a length).
+            if not m or (m.group(2) is None and following not in _MINUTE_WORDS):
+                continue
+            value = int(m.group(1))
+        elif following and following not in _MINUTE_WORDS:
+            continue
+        if value > 0:
+            return snap_minutes(value)
+    return None
+
+
+def snap_minutes(value: int) -> int:
+    """Routines come in 5, 10 and 15 minutes: the nearest of those."""
+    return 5 if value <= 7 else 10 if value <= 12 else 15

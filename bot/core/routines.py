@@ -27,7 +27,8 @@ def exercise_card(ex: Exercise, content: Content, full: bool = False) -> Reply:
     if full:
         lines = [ex.name, f"Feel it: {ex.feel}", f"Avoid: {ex.avoid}", f"Works: {', '.join(ex.muscles)}"]
     if ex.easier and ex.easier in content.exercises:
-        buttons.append(Button(f"Easier: {content.exercises[ex.easier].name}", f"x:{ex.easier}"))
+        easier = content.messages["coach_easier_button"].format(name=content.exercises[ex.easier].name)
+        buttons.append(Button(easier, f"x:{ex.easier}"))
     return Reply("\n".join(lines), rows(*buttons, per_row=1), topic=ex.id, card=True)
 
 
@@ -70,10 +71,11 @@ def routine_step(routine: Routine, index: int, content: Content, edit: bool) -> 
         ]
     )
     nxt = index + 1
+    msg = content.messages
     buttons = (
-        Button("Next ▶" if nxt < total else "Finish ✓", f"r:{routine.id}:{nxt}"),
-        Button("Skip", f"r:{routine.id}:{nxt}:s"),
-        Button("Stop", f"rq:{routine.id}"),
+        Button(msg["coach_next_button" if nxt < total else "coach_finish_button"], f"r:{routine.id}:{nxt}"),
+        Button(msg["coach_skip_button"], f"r:{routine.id}:{nxt}:s"),
+        Button(msg["coach_stop_button"], f"rq:{routine.id}"),
     )
     return Reply(text, rows(*buttons), edit=edit, topic=routine.id, card=True)
 
