@@ -28,7 +28,15 @@ from bot.adapters.discord_render import (  # noqa: F401 (rendering and its limit
     custom_id,
     render,
 )
-from bot.adapters.discord_replies import DiscordSender, InChat, InInteraction, Press, is_ephemeral, with_retries
+from bot.adapters.discord_replies import (
+    PLATFORM,
+    DiscordSender,
+    InChat,
+    InInteraction,
+    Press,
+    is_ephemeral,
+    with_retries,
+)
 from bot.adapters.platform import deliver
 from bot.adapters.texts import AdapterTexts
 from bot.adapters.turn_locks import TurnLocks
@@ -40,7 +48,6 @@ log = logging.getLogger(__name__)
 # discord.py warns at every start that voice needs extra packages; a coach never speaks.
 logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT be supported" not in record.getMessage())
 
-PLATFORM = "discord"
 # Discord wants an interaction answered within 3 s; past this the answer is deferred and sent as a follow-up.
 DEFER_AFTER = 1.5
 DEFAULT_API_BASE = "https://discord.com/api/v10"

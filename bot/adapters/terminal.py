@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import math
 import os
 import re
@@ -17,6 +18,7 @@ from bot.core.coach import Coach
 from bot.core.delivery import SENT, SendResult, Target
 from bot.core.messages import Button, Incoming, Reply
 
+log = logging.getLogger(__name__)
 PLATFORM = "terminal"
 QUIT = {"/quit", "/exit", "quit", "exit"}
 PROMPT = "you> "
@@ -162,6 +164,8 @@ class TerminalPlatform:
     async def _run(self) -> None:
         try:
             await run_terminal(self.coach, self.stdin, self.stdout, self.sender.user_id, session=self.sender)
+        except Exception:
+            log.exception("event=terminal_chat_failed")
         finally:
             self.on_quit()
 
