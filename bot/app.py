@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def content_dir() -> Path:
+    """The knowledge base folder: HIPCOACH_CONTENT (read by Settings), else this checkout's content/."""
     return Settings.lenient().content_dir
 
 
