@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bot.app import build_app, configure_logging, make_adapters, serve
+from bot.app import build_app, configure_logging, make_adapters, make_terminal, serve
 from bot.config import Settings, load_dotenv
 from bot.core.coach import main_topic, worst_safety
 from bot.core.content import ContentError
@@ -36,11 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check() -> int:
-    from bot.app import content_dir
+def _check(settings: Settings) -> int:
     from bot.ops import check
 
-    report = check(os.environ, content_dir())
+    report = check(None, settings.content_dir)  # None: the environment, read by Settings
     for note in report.notes:
         print(f"ok       {note}")
     for problem in report.problems:
@@ -49,12 +48,12 @@ def _check() -> int:
     return 0 if report.ok else 1
 
 
-def _backup(target: str) -> int:
+def _backup(settings: Settings, target: str) -> int:
     import sqlite3
 
     from bot.ops import backup
 
-    db = Path(os.environ.get("HIPCOACH_DB") or Settings().db_path)
+    db = Path(settings.db_path)
     try:
         print(backup(db, Path(target)))
     except (OSError, sqlite3.Error) as exc:
@@ -63,18 +62,23 @@ def _backup(target: str) -> int:
     return 0
 
 
-def _temporary_db() -> tuple[str, tempfile.TemporaryDirectory | None]:
-    if os.environ.get("HIPCOACH_DB"):
-        return os.environ["HIPCOACH_DB"], None
+def _temporary_db(settings: Settings) -> tuple[str, tempfile.TemporaryDirectory | None]:
+    if settings.db_given:
+        return settings.db_path, None
     tmp = tempfile.TemporaryDirectory(prefix="hipcoach-")
     return str(Path(tmp.name) / "ask.db"), tmp
 
 
-async def _ask_one(text: str) -> int:
-    db, tmp = _temporary_db()
-    app = await build_app(db)
+def _incoming(user_id: str, chat_id: str, text: str) -> Incoming:
+    """The one command-line -> core translation: a local person, never throttled."""
+    return Incoming(CLI_PLATFORM, user_id, chat_id, text=text, local=True)
+
+
+async def _ask_one(settings: Settings, text: str) -> int:
+    db, tmp = _temporary_db(settings)
+    app = await build_app(db, settings=settings)
     try:
-        replies = await app.coach.handle(Incoming(CLI_PLATFORM, f"ask-{uuid.uuid4().hex[:12]}", "cli", text=text, local=True))
+        replies = await app.coach.handle(_incoming(f"ask-{uuid.uuid4().hex[:12]}", "cli", text))
         print("\n\n".join(r.text for r in replies))
     finally:
         await app.close()
@@ -99,10 +103,10 @@ def _read_jsonl_line(raw: bytes, number: int, run: str) -> tuple[str, str] | str
     return (f"u-{user}" if user is not None else f"fresh-{run}-{number}"), text
 
 
-async def _ask_jsonl(stdin, stdout) -> int:
+async def _ask_jsonl(settings: Settings, stdin, stdout) -> int:
     """One JSON line out per non-blank line in, in order; a bad line gets an "error" line, not a crash."""
-    db, tmp = _temporary_db()
-    app = await build_app(db)
+    db, tmp = _temporary_db(settings)
+    app = await build_app(db, settings=settings)
     run = uuid.uuid4().hex[:8]
     try:
         for number, raw in enumerate(stdin, 1):
@@ -118,7 +122,7 @@ async def _ask_jsonl(stdin, stdout) -> int:
                 }
             else:
                 user_id, text = read
-                replies = await app.coach.handle(Incoming(CLI_PLATFORM, user_id, user_id, text=text, local=True))
+                replies = await app.coach.handle(_incoming(user_id, user_id, text))
                 out = {
                     "text": "\n\n".join(r.text for r in replies),
                     "topic": main_topic(replies),
@@ -136,17 +140,20 @@ async def _ask_jsonl(stdin, stdout) -> int:
 async def _run(settings: Settings) -> int:
     """Every platform whose token is set, in one process; the terminal chat when none is."""
     app = await build_app(settings.db_path, settings=settings)
-    adapters = make_adapters(app, settings)
-    if not adapters:
-        return await _chat(app)
-    # The content, index and libraries loaded at start live as long as the process: keep the cyclic
-    # garbage collector from walking them again on every collection of a long-running server.
-    gc.collect()
-    gc.freeze()
     stop = asyncio.Event()
-    _install_signal_handlers(stop)
+    platforms = make_adapters(app, settings)
+    http = None
+    if platforms:
+        # The content, index and libraries loaded at start live as long as the process: keep the cyclic
+        # garbage collector from walking them again on every collection of a long-running server.
+        gc.collect()
+        gc.freeze()
+        _install_signal_handlers(stop)
+        http = (settings.http_host, settings.http_port) if settings.http_port else None
+    else:
+        platforms = [make_terminal(app, on_quit=stop.set)]  # Ctrl+C ends the chat at once, as it always did
     try:
-        await serve(app, adapters, stop, (settings.http_host, settings.http_port) if settings.http_port else None)
+        await serve(app, platforms, stop, http)
     finally:
         await app.close()
     return 0
@@ -185,36 +192,23 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, on_signal)
 
 
-async def _chat(app) -> int:
-    from bot.adapters.terminal import PLATFORM as TERMINAL
-    from bot.adapters.terminal import TerminalSession, local_user, run_terminal
-
-    session = TerminalSession(sys.stdout, local_user())
-    app.senders[TERMINAL] = session  # reminders arrive in this chat
-    app.start_scheduler()
-    try:
-        await run_terminal(app.coach, user_id=session.user_id, session=session)
-    finally:
-        await app.close()
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     load_dotenv()
-    configure_logging([os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("DISCORD_BOT_TOKEN", "")])
+    readable = Settings.lenient()  # enough to log, find content and database, and check; validated below
+    configure_logging(readable)
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "check":
-            return _check()
+            return _check(readable)
         if args.cmd == "backup":
-            return _backup(args.file)
+            return _backup(readable, args.file)
         if args.cmd == "ask":
             if args.jsonl:
-                return asyncio.run(_ask_jsonl(sys.stdin.buffer, sys.stdout))
+                return asyncio.run(_ask_jsonl(readable, sys.stdin.buffer, sys.stdout))
             if args.text is None:
                 print('usage: python -m bot ask "TEXT"   or   python -m bot ask --jsonl < lines.jsonl', file=sys.stderr)
                 return 2
-            return asyncio.run(_ask_one(args.text))
+            return asyncio.run(_ask_one(readable, args.text))
         try:
             settings = Settings.from_env()
         except ValueError as exc:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import Settings
+from bot.adapters.platform import Platform
+from bot.adapters.texts import AdapterTexts
+from bot.config import TOKEN_PATTERNS, Settings, apply_library_switches
 from bot.core.challenges import Challenges
 from bot.core.coach import Coach
-from bot.core.content import DEFAULT_CONTENT_DIR, Content, load_content
+from bot.core.commands import Catalogue, load_commands
+from bot.core.content import Content, load_content
 from bot.core.delivery import Dispatcher, Sender
 from bot.core.knowledge import Knowledge, load_elsewhere, load_synonyms
 from bot.core.ports import Clock, system_clock
@@ -27,11 +30,11 @@ from bot.scheduling import MinuteTicker, together
 from bot.storage.sqlite import SQLiteRepository
 
 log = logging.getLogger(__name__)
-DEFAULT_DB = "hipcoach.db"
 
 
 def content_dir() -> Path:
-    return Path(os.environ.get("HIPCOACH_CONTENT") or DEFAULT_CONTENT_DIR)
+    """The knowledge base folder: HIPCOACH_CONTENT (read by Settings), else this checkout's content/."""
+    return Settings.lenient().content_dir
 
 
 def build_knowledge(directory: Path | None = None, semantic: bool = True) -> tuple[Content, Knowledge]:
@@ -52,6 +55,8 @@ class App:
     challenges: Challenges
     metrics: Metrics
     trimmer: HeapTrimmer
+    commands: Catalogue
+    texts: AdapterTexts
 
     def start_scheduler(self) -> None:
         self.ticker.start()
@@ -64,8 +69,9 @@ class App:
 async def build_app(db_path: str | None = None, clock: Clock = system_clock, settings: Settings | None = None) -> App:
     """Content, storage, clock and senders in; one coach and one scheduler out. Nothing global."""
     settings = settings or Settings.from_env()
-    content, knowledge = build_knowledge()
-    repo = await SQLiteRepository.open(db_path or os.environ.get("HIPCOACH_DB") or DEFAULT_DB)
+    content, knowledge = build_knowledge(settings.content_dir)
+    commands = load_commands(settings.content_dir)
+    repo = await SQLiteRepository.open(db_path or settings.db_path)
     metrics = Metrics()
     senders: dict[str, Sender] = {}  # adapters register themselves before the scheduler starts
     reminders = Reminders(content, repo, Dispatcher(senders, repo, clock, on_outcome=metrics.delivery))
@@ -91,14 +97,8 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock, set
         await trimmer.tick(now)  # after the fan-out: the minute's freed memory goes back to the OS
 
     ticker = MinuteTicker(minute, clock)
-    return App(coach, repo, reminders, senders, ticker, challenges, metrics, trimmer)
-
-
-# Telegram bot tokens look like 123456789:AA...; Discord's are three dot-separated base64 parts.
-_TOKEN_PATTERNS = (
-    re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}"),
-    re.compile(r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
-)
+    texts = AdapterTexts.from_messages(content.messages)
+    return App(coach, repo, reminders, senders, ticker, challenges, metrics, trimmer, commands, texts)
 
 
 class RedactSecrets(logging.Filter):
@@ -111,7 +111,7 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
-        for pattern in _TOKEN_PATTERNS:
+        for pattern in TOKEN_PATTERNS:
             text = pattern.sub("<redacted>", text)
         return text
 
@@ -143,26 +143,25 @@ class JsonFormatter(logging.Formatter):
 _PAIR = re.compile(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
-def configure_logging(secrets: list[str] | None = None) -> None:
+def configure_logging(settings: Settings) -> None:
     """Logs go to stderr so stdout stays clean for the chat and the JSONL CLI; one line per event,
     key=value text (default) or JSON (HIPCOACH_LOG_FORMAT=json). An unknown level falls back to WARNING
     (`python -m bot check` reports it) rather than stopping the bot."""
-    level = os.environ.get("HIPCOACH_LOG_LEVEL", "WARNING").strip().upper()
-    if level not in logging.getLevelNamesMapping():
-        level = "WARNING"
+    level = settings.log_level if settings.log_level in logging.getLevelNamesMapping() else "WARNING"
     handler = logging.StreamHandler()
-    if os.environ.get("HIPCOACH_LOG_FORMAT", "").strip().lower() == "json":
+    if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
-    handler.addFilter(RedactSecrets(secrets or []))
+    handler.addFilter(RedactSecrets(settings.secrets))
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
 
 
-def make_adapters(app: App, settings: Settings) -> list:
-    """One adapter per platform whose token is set. Imported lazily: the terminal needs neither library."""
-    adapters = []
+def make_adapters(app: App, settings: Settings) -> list[Platform]:
+    """One platform per token that is set. Imported lazily: the terminal needs neither library."""
+    apply_library_switches()
+    platforms: list[Platform] = []
     if settings.telegram_token:
         from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 
@@ -172,7 +171,7 @@ def make_adapters(app: App, settings: Settings) -> list:
             webhook = WebhookConfig(
                 settings.telegram_webhook_url, host or "0.0.0.0", int(port or 8443), settings.telegram_webhook_secret
             )
-        adapters.append(
+        platforms.append(
             TelegramAdapter(
                 app.coach,
                 settings.telegram_token,
@@ -180,12 +179,14 @@ def make_adapters(app: App, settings: Settings) -> list:
                 settings.telegram_base_file_url,
                 webhook,
                 rate_limit=settings.telegram_rate_limit,
+                commands=app.commands,
+                texts=app.texts,
             )
         )
     if settings.discord_token:
         from bot.adapters.discord import DiscordAdapter
 
-        adapters.append(
+        platforms.append(
             DiscordAdapter(
                 app.coach,
                 settings.discord_token,
@@ -193,27 +194,38 @@ def make_adapters(app: App, settings: Settings) -> list:
                 api_base=settings.discord_api_base_url,
                 gateway=settings.discord_gateway_url,
                 rate_limit=settings.discord_rate_limit,
+                commands=app.commands,
+                texts=app.texts,
             )
         )
-    return adapters
+    return platforms
 
 
-async def _start_with_retry(adapter, stop: asyncio.Event, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+def make_terminal(app: App, on_quit: Callable[[], None]) -> Platform:
+    """The terminal chat, when no platform has a token: one local person, reminders shown in the chat."""
+    from bot.adapters.terminal import TerminalPlatform
+
+    return TerminalPlatform(app.coach, on_quit, app.texts)
+
+
+async def _start_with_retry(
+    platform: Platform, stop: asyncio.Event, first_delay: float = 1.0, max_delay: float = 60.0
+) -> None:
     """A platform that cannot connect is retried with backoff; the others keep working meanwhile."""
     delay = first_delay
     while not stop.is_set():
         try:
-            await adapter.start()
+            await platform.start()
             return
         except Exception as exc:
             log.warning(
                 "event=platform_start_failed platform=%s error=%s retry_in_s=%.0f",
-                adapter.platform,
+                platform.name,
                 type(exc).__name__,
                 delay,
             )
             try:
-                await adapter.stop()
+                await platform.stop()
             except Exception:
                 pass
             try:
@@ -225,38 +237,38 @@ async def _start_with_retry(adapter, stop: asyncio.Event, first_delay: float = 1
 CONNECT_GRACE_SECONDS = 15.0
 
 
-async def _until_connected(adapters: list, stop: asyncio.Event, timeout: float) -> None:
+async def _until_connected(platforms: list[Platform], stop: asyncio.Event, timeout: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while not stop.is_set() and not all(a.connected for a in adapters):
+    while not stop.is_set() and not all(p.connected for p in platforms):
         if asyncio.get_running_loop().time() >= deadline:
             return
         await asyncio.sleep(0.05)
 
 
-async def serve(app: App, adapters: list, stop: asyncio.Event, http: tuple[str, int] | None = None) -> None:
+async def serve(app: App, platforms: list[Platform], stop: asyncio.Event, http: tuple[str, int] | None = None) -> None:
     """Run every platform, the scheduler and one database in this loop until `stop` is set; with `http`
     (host, port), also /healthz and /metrics."""
-    for adapter in adapters:
-        app.senders[adapter.platform] = adapter.sender
+    for platform in platforms:
+        app.senders[platform.name] = platform.sender
     health = None
     if http is not None:
         health = HealthServer(
-            app.metrics, app.repo.ping, lambda: {a.platform: a.connected for a in adapters}, host=http[0], port=http[1]
+            app.metrics, app.repo.ping, lambda: {p.name: p.connected for p in platforms}, host=http[0], port=http[1]
         )
         await health.start()
-    starting = [asyncio.create_task(_start_with_retry(a, stop)) for a in adapters]
+    starting = [asyncio.create_task(_start_with_retry(p, stop)) for p in platforms]
     # Give the platforms a moment to connect before the first (catch-up) tick, so reminders due while we
     # were down go out now rather than being deferred because their platform was still connecting.
-    await _until_connected(adapters, stop, CONNECT_GRACE_SECONDS)
+    await _until_connected(platforms, stop, CONNECT_GRACE_SECONDS)
     app.start_scheduler()
     await stop.wait()
     for task in starting:
         task.cancel()
     await asyncio.gather(*starting, return_exceptions=True)
     await app.ticker.stop()  # finish a fan-out in flight before the platforms go away
-    for adapter in adapters:
+    for platform in platforms:
         try:
-            await adapter.stop()
+            await platform.stop()
         except Exception as exc:
             log.warning("event=platform_stop_failed error=%s", type(exc).__name__)
     if health is not None:

@@ -1,11 +1,31 @@
-"""Settings come from the environment, or from a .env file beside where the bot runs."""
+"""Settings come from the environment, or from a .env file beside where the bot runs. This is the only module
+that reads environment variables; everything else is handed a `Settings`."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.core.content import DEFAULT_CONTENT_DIR
+
+# What a token looks like, for `python -m bot check` and for redacting tokens from log lines.
+# Telegram: 123456789:AA... (from @BotFather); Discord: three dot-separated base64 parts.
+TELEGRAM_TOKEN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
+DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
+TOKEN_PATTERNS = (TELEGRAM_TOKEN, DISCORD_TOKEN)
+
+
+# Switches for the libraries the adapters use, set (unless already set) before a platform is built:
+# PTB_TIMEDELTA opts in to RetryAfter.retry_after as a timedelta (PTB 22.2+; its future default).
+LIBRARY_SWITCHES = {"PTB_TIMEDELTA": "1"}
+
+
+def apply_library_switches() -> None:
+    for name, value in LIBRARY_SWITCHES.items():
+        os.environ.setdefault(name, value)
 
 
 def load_dotenv(path: str | Path = ".env") -> None:
@@ -54,6 +74,10 @@ class Settings:
     """Everything configurable, read once from the environment (after .env). .env.example documents each."""
 
     db_path: str = "hipcoach.db"
+    db_given: bool = False  # HIPCOACH_DB set: `ask` uses it instead of a throwaway database
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    log_level: str = "WARNING"  # as given (upper case); an unknown level logs at WARNING, `check` reports it
+    log_format: str = "text"  # as given (lower case): text | json
     telegram_token: str = ""
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
@@ -73,6 +97,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every setting; raises ValueError naming the first one that is not valid."""
         env = os.environ if env is None else env
         defaults = cls()
 
@@ -81,6 +106,10 @@ class Settings:
 
         return cls(
             db_path=get("HIPCOACH_DB", defaults.db_path),
+            db_given=bool(get("HIPCOACH_DB", "")),
+            content_dir=Path(get("HIPCOACH_CONTENT", "") or DEFAULT_CONTENT_DIR),
+            log_level=get("HIPCOACH_LOG_LEVEL", defaults.log_level).upper(),
+            log_format=get("HIPCOACH_LOG_FORMAT", defaults.log_format).lower(),
             telegram_token=get("TELEGRAM_BOT_TOKEN", ""),
             telegram_base_url=get("TELEGRAM_BASE_URL", defaults.telegram_base_url),
             telegram_base_file_url=get("TELEGRAM_BASE_FILE_URL", defaults.telegram_base_file_url),
@@ -103,5 +132,31 @@ class Settings:
             ),
         )
 
+    @classmethod
+    def lenient(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings that can be read, defaults for the rest: enough to log (with tokens redacted), find the
+        content and database, and report what is wrong (`python -m bot check`) instead of failing to start."""
+        env = os.environ if env is None else env
+        try:
+            return cls.from_env(env)
+        except ValueError:
+            return cls.from_env({k: v for k, v in env.items() if k in _PLAIN})
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        return [s for s in (self.telegram_token, self.discord_token) if s]
+
     def __repr__(self) -> str:  # tokens never end up in a log line or traceback through repr()
         return "Settings(<redacted>)"
+
+
+# Settings that are plain text (never invalid), read even when a number elsewhere is not valid.
+_PLAIN = (
+    "HIPCOACH_DB",
+    "HIPCOACH_CONTENT",
+    "HIPCOACH_LOG_LEVEL",
+    "HIPCOACH_LOG_FORMAT",
+    "TELEGRAM_BOT_TOKEN",
+    "DISCORD_BOT_TOKEN",
+)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 import time
 import zoneinfo
@@ -17,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.config import Settings
+from bot.config import DISCORD_TOKEN, TELEGRAM_TOKEN, Settings
+from bot.core.commands import load_commands
 from bot.core.content import ContentError, load_content
 from bot.storage.migrations import MIGRATIONS
 
-TELEGRAM_TOKEN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
-DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 NEXT = " -> "  # separates a problem from its next step, on the same line
@@ -47,8 +45,7 @@ class Report:
         return not self.problems
 
 
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], report: Report) -> None:
-    value = (env.get(name) or "").strip()
+def _url(value: str, name: str, schemes: tuple[str, ...], report: Report) -> None:
     if not value:
         return
     parsed = urlparse(value)
@@ -64,7 +61,8 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], report: Re
         report.problems.append(problem(what, next_step))
 
 
-def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
+def check_settings(env: Mapping[str, str] | None = None) -> tuple[Settings | None, Report]:
+    """The settings in `env` (default: the environment, after .env)."""
     report = Report()
     try:
         settings = Settings.from_env(env)
@@ -89,11 +87,11 @@ def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
                 "DISCORD_BOT_TOKEN= in .env (not the application id or public key; docs/deploy.md, Discord)",
             )
         )
-    _url(env, "TELEGRAM_BASE_URL", ("http", "https"), report)
-    _url(env, "TELEGRAM_BASE_FILE_URL", ("http", "https"), report)
-    _url(env, "TELEGRAM_WEBHOOK_URL", ("https",), report)
-    _url(env, "DISCORD_API_BASE_URL", ("http", "https"), report)
-    _url(env, "DISCORD_GATEWAY_URL", ("ws", "wss"), report)
+    _url(settings.telegram_base_url, "TELEGRAM_BASE_URL", ("http", "https"), report)
+    _url(settings.telegram_base_file_url, "TELEGRAM_BASE_FILE_URL", ("http", "https"), report)
+    _url(settings.telegram_webhook_url, "TELEGRAM_WEBHOOK_URL", ("https",), report)
+    _url(settings.discord_api_base_url, "DISCORD_API_BASE_URL", ("http", "https"), report)
+    _url(settings.discord_gateway_url, "DISCORD_GATEWAY_URL", ("ws", "wss"), report)
     if settings.telegram_webhook_url:
         host, _, port = settings.telegram_webhook_listen.rpartition(":")
         if not port.isdigit() or not 0 < int(port) < 65536:
@@ -110,7 +108,7 @@ def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
                 "delete the line to use 30, what Telegram allows",
             )
         )
-    level = (env.get("HIPCOACH_LOG_LEVEL") or "WARNING").strip().upper()
+    level = settings.log_level
     if level not in LOG_LEVELS:
         report.problems.append(
             problem(
@@ -118,20 +116,12 @@ def check_settings(env: Mapping[str, str]) -> tuple[Settings | None, Report]:
                 "set HIPCOACH_LOG_LEVEL=WARNING (INFO shows one line per event)",
             )
         )
-    log_format = (env.get("HIPCOACH_LOG_FORMAT") or "text").strip().lower()
+    log_format = settings.log_format
     if log_format not in LOG_FORMATS:
         report.problems.append(
             problem(
                 f"HIPCOACH_LOG_FORMAT: '{log_format}' is not one of {', '.join(LOG_FORMATS)}",
                 "set HIPCOACH_LOG_FORMAT=text, or json for a log collector",
-            )
-        )
-    port = (env.get("HIPCOACH_HTTP_PORT") or "").strip()
-    if port and (not port.isdigit() or not 0 <= int(port) < 65536):  # 0: no HTTP port, as .env.example says
-        report.problems.append(
-            problem(
-                f"HIPCOACH_HTTP_PORT: '{port}' is not a port number (1-65535)",
-                "set a free port such as HIPCOACH_HTTP_PORT=9090, or delete the line for no HTTP port",
             )
         )
     platforms = [
@@ -145,6 +135,7 @@ def check_content(directory: Path) -> Report:
     report = Report()
     try:
         content = load_content(directory)
+        load_commands(directory)
     except ContentError as exc:
         report.problems.extend(
             problem(
@@ -254,7 +245,7 @@ def check_database(path: Path) -> Report:
     return report
 
 
-def check(env: Mapping[str, str], content_dir: Path) -> Report:
+def check(env: Mapping[str, str] | None, content_dir: Path) -> Report:
     settings, report = check_settings(env)
     for part in (check_content(content_dir), check_database(Path(settings.db_path)) if settings else Report()):
         report.problems += part.problems

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.discord import NOT_YOURS, SOMETHING_WENT_WRONG
+from bot.adapters.texts import AdapterTexts
 from bot.app import build_app, make_adapters, serve
 from bot.config import Settings
 from bot.core.delivery import BLOCKED, SENT, Target
@@ -20,6 +20,9 @@ from bot.core.messages import Button, Reply, rows
 from tests.conftest import FakeClock
 from tests.fakes.discord_api import OTHER_USER_ID, PRIVILEGED_INTENTS, USER_ID, FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
+
+NOT_YOURS = AdapterTexts.default().not_yours
+SOMETHING_WENT_WRONG = AdapterTexts.default().something_went_wrong
 
 EPHEMERAL = 64
 HIP_SUBCOMMANDS = {

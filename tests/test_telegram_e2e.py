@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.telegram import COMMANDS, MAX_TEXT
+from bot.adapters.telegram import MAX_TEXT
 from bot.app import build_app, make_adapters, serve
 from bot.config import Settings
+from bot.core.commands import load_commands
 from bot.core.messages import Reply
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import SUPERGROUP_CHAT_ID, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = load_commands().menu()  # Telegram's menu, generated from the catalogue
 
 
 class Running:

@@ -1,7 +1,8 @@
 """Discord adapter: translates discord.py interactions and messages to core messages and core replies back.
 
 No coaching logic lives here. The app runs `client.start()` as a task in its single asyncio loop,
-beside Telegram and the scheduler. Slash commands live in one `/hip` group; buttons carry their whole
+beside Telegram and the scheduler. Slash commands (`/hip`, `/challenge`) are generated from the command
+catalogue (discord_commands.py); replies go out through discord_replies.py. Buttons carry their whole
 state in the custom_id (`hc:<owner>:<core button data>`) and are handled by a DynamicItem registered
 on the client, so a button keeps working after a restart without any per-message view in memory.
 """
@@ -9,70 +10,51 @@ on the client, so a button keeps working after a restart without any per-message
 from __future__ import annotations
 
 import asyncio
-import enum
-import io
 import logging
-import math
-import secrets
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
-import aiohttp
 import discord
 import discord.gateway
 import discord.http
 import yarl
 from discord import app_commands
 
-from bot.adapters import chunks, retry
-from bot.adapters.discord_commands import challenge_commands, command_signature, hip_commands
+from bot.adapters.discord_commands import LEGACY_TEXT, command_groups, command_signature
+from bot.adapters.discord_render import (  # noqa: F401 (rendering and its limits: importable from the adapter)
+    MAX_CUSTOM_ID,
+    MAX_EMBED_TEXT,
+    MAX_TEXT,
+    MAX_TITLE,
+    custom_id,
+    render,
+)
+from bot.adapters.discord_replies import (
+    PLATFORM,
+    DiscordSender,
+    InChat,
+    InInteraction,
+    Press,
+    is_ephemeral,
+    with_retries,
+)
+from bot.adapters.platform import deliver
+from bot.adapters.texts import AdapterTexts
 from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
-from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
+from bot.core.commands import Catalogue, Slash, load_commands
 from bot.core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
 # discord.py warns at every start that voice needs extra packages; a coach never speaks.
 logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT be supported" not in record.getMessage())
 
-PLATFORM = "discord"
-MAX_TEXT = 2000
-MAX_TITLE = 256
-MAX_EMBED_TEXT = 4096
-MAX_CUSTOM_ID = 100
-EMBED_COLOUR = 0x2E9E6B
-IMAGE_NAME = "hipcoach.png"  # an image reply (a leaderboard) travels as this attachment
 # Discord wants an interaction answered within 3 s; past this the answer is deferred and sent as a follow-up.
 DEFER_AFTER = 1.5
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 CUSTOM_ID_TEMPLATE = r"hc:(?P<owner>[0-9]*):(?P<data>.+)"
-# Error codes in Discord's JSON bodies that mean "can't be reached": stop, don't retry.
-UNREACHABLE = {
-    10003,  # unknown channel (deleted)
-    10013,  # unknown user
-    50001,  # missing access (the bot can no longer see the channel)
-    50007,  # cannot send messages to this user (DMs closed)
-    50013,  # missing permissions
-}
 # Members with this role may organise challenges without Manage Server (a server creates the role itself).
 ORGANISER_ROLE = "Challenge Organiser"
-NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
-SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
-TOO_FAST = "You're sending messages faster than I can answer; give me a few seconds."
-POSTED = "Posted in <#{channel}>."
-
-
-def _transient(exc: BaseException) -> bool:
-    """Worth another try: a server error discord.py gave up on (it retries only 500/502/504 itself), a 429 that
-    outlasted its own retries, a dropped connection or a timeout. Other HTTP errors are answers."""
-    if isinstance(exc, discord.HTTPException):
-        return isinstance(exc, discord.DiscordServerError) or exc.status == 429
-    return isinstance(exc, aiohttp.ClientError | TimeoutError | OSError)
-
-
-def with_retries(call):
-    """A Discord call retried through server errors, 429s that outlasted discord.py's own tries, and drops."""
-    return retry.with_retries(call, platform=PLATFORM, transient=_transient)
 
 
 def point_at(api_base: str, gateway: str) -> None:
@@ -81,87 +63,6 @@ def point_at(api_base: str, gateway: str) -> None:
     Both are class attributes in discord.py, so this is process-wide; one Discord client per process."""
     discord.http.Route.BASE = api_base.rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
-
-
-def escape(text: str) -> str:
-    return discord.utils.escape_markdown(text)
-
-
-def custom_id(owner: int | None, data: str) -> str:
-    return f"hc:{owner or ''}:{data}"[:MAX_CUSTOM_ID]
-
-
-# -- replies out --------------------------------------------------------------------------------
-
-
-class Rendered(discord.ui.View):
-    """Buttons to show, not a live view: presses reach CoachButton by custom_id, so nothing is kept in memory
-    per message (a stored view per message would grow for months) and presses survive restarts."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    def is_dispatchable(self) -> bool:
-        return False
-
-
-def buttons_view(reply: Reply, owner: int | None) -> Rendered | None:
-    if not reply.buttons:
-        return None
-    view = Rendered()
-    for row_index, row in enumerate(reply.buttons[:5]):
-        for button in row[:5]:
-            style = discord.ButtonStyle.success if button.data.startswith("rd:") else discord.ButtonStyle.secondary
-            view.add_item(
-                discord.ui.Button(
-                    label=button.label[:80], custom_id=custom_id(owner, button.data), style=style, row=row_index
-                )
-            )
-    return view
-
-
-@dataclass
-class Outgoing:
-    """One Discord message: text or an embed, and buttons."""
-
-    content: str | None = None
-    embed: discord.Embed | None = None
-    view: discord.ui.View | None = None
-    files: list[tuple[str, bytes]] = field(default_factory=list)
-    # One nonce per message for all its retries: Discord (enforce_nonce) answers a retry whose first try got
-    # through but lost its answer with that message instead of posting it twice.
-    nonce: int = field(default_factory=lambda: secrets.randbits(63))
-
-    def kwargs(self) -> dict:
-        out = {"content": self.content, "embed": self.embed, "view": self.view}
-        if self.files:  # fresh File objects each time: discord.py consumes them when sending
-            out["files"] = [discord.File(io.BytesIO(body), filename=name) for name, body in self.files]
-        return out
-
-
-def card_embed(text: str) -> discord.Embed | None:
-    title, _, body = text.partition("\n")
-    title, body = escape(title.strip()), escape(body.strip())
-    if not title or len(title) > MAX_TITLE or len(body) > MAX_EMBED_TEXT:
-        return None
-    return discord.Embed(title=title, description=body or None, colour=EMBED_COLOUR)
-
-
-def render(reply: Reply, owner: int | None) -> list[Outgoing]:
-    """A core reply as Discord messages: a card as an embed, long text split below 2,000 characters,
-    buttons on the last message."""
-    view = buttons_view(reply, owner)
-    files = [f for f in ((IMAGE_NAME, reply.image) if reply.image else None, reply.file) if f is not None]
-    embed = card_embed(reply.text) if reply.card else None
-    if embed is not None:
-        if reply.image:
-            embed.set_image(url=f"attachment://{IMAGE_NAME}")
-        return [Outgoing(embed=embed, view=view, files=files)]
-    parts = chunks.split_text(reply.text, MAX_TEXT, measure=lambda t: len(escape(t)))
-    out = [Outgoing(content=escape(part)) for part in parts]
-    out[-1].view = view
-    out[-1].files = files
-    return out
 
 
 # -- updates in ---------------------------------------------------------------------------------
@@ -173,48 +74,59 @@ def strip_mention(content: str, bot_id: int) -> str:
     return " ".join(content.split())
 
 
+def incoming(
+    user: discord.abc.User, private: bool, guild_id: int | None, channel_id: int | None, at, organiser: bool, **what
+) -> Incoming:
+    """The one Discord -> core translation: personal things (reminders) go to the person's DMs."""
+    return Incoming(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        chat_id=str(user.id),
+        private=private,
+        display_name=user.display_name or "",
+        space=str(guild_id or ""),
+        channel=str(channel_id or ""),
+        organiser=organiser,
+        at=at,
+        **what,
+    )
+
+
 def incoming_from_message(message: discord.Message, bot_user: discord.abc.User) -> Incoming | None:
     """Every DM goes to the coach; in servers only messages that mention the bot (no message-content intent)."""
     author = message.author
     if author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
         return None
-    private = message.guild is None
-    if not private and not any(user.id == bot_user.id for user in message.mentions):
+    if message.guild is not None and not any(user.id == bot_user.id for user in message.mentions):
         return None
+    organiser = is_organiser(author, getattr(message.channel, "permissions_for", None))
+    guild_id = message.guild.id if message.guild else None
     text = strip_mention(message.content or "", bot_user.id)
-    return Incoming(
-        platform=PLATFORM,
-        user_id=str(author.id),
-        chat_id=str(author.id),  # personal things (reminders) go to the person's DMs
-        text=text,
-        private=private,
-        display_name=author.display_name or "",
-        space=str(message.guild.id) if message.guild else "",
-        channel=str(message.channel.id),
-        organiser=is_organiser(author, getattr(message.channel, "permissions_for", None)),
-        at=message.created_at,
-    )
+    return incoming(author, guild_id is None, guild_id, message.channel.id, message.created_at, organiser, text=text)
 
 
-def incoming_from_interaction(
-    interaction: discord.Interaction, command: str | None = None, args: str = "", button: str | None = None
-) -> Incoming:
+def incoming_from_interaction(interaction: discord.Interaction, **what) -> Incoming:
     user = interaction.user
-    return Incoming(
-        platform=PLATFORM,
-        user_id=str(user.id),
-        chat_id=str(user.id),
-        command=command,
-        args=args,
-        button=button,
-        private=interaction.guild is None,
-        display_name=user.display_name or "",
-        space=str(interaction.guild_id or ""),
-        channel=str(interaction.channel_id or ""),
-        organiser=interaction.guild_id is not None
-        and (interaction.permissions.manage_guild or has_organiser_role(user)),
-        at=interaction.created_at,
+    organiser = interaction.guild_id is not None and (interaction.permissions.manage_guild or has_organiser_role(user))
+    private = interaction.guild is None
+    return incoming(
+        user, private, interaction.guild_id, interaction.channel_id, interaction.created_at, organiser, **what
     )
+
+
+def slash_incoming(interaction: discord.Interaction, slash: Slash, values: Mapping[str, object]) -> Incoming:
+    """A slash command with its typed options (a channel as its id, the current one when left empty)."""
+    values = dict(values)
+    for option in slash.options:
+        if option.type == "channel":
+            channel = values.get(option.name)
+            values[option.name] = str(channel.id if channel else interaction.channel_id)
+    options = slash.typed(values)
+    args = slash.text_args(values)
+    legacy = LEGACY_TEXT.get((slash.group, slash.name))
+    if legacy is not None:
+        args = legacy(options)  # TODO(i14-merge): only Incoming.options once the core reads them
+    return incoming_from_interaction(interaction, command=slash.command, args=args, options=options)
 
 
 def has_organiser_role(member: discord.abc.User) -> bool:
@@ -252,8 +164,8 @@ class HipClient(discord.Client):
         super().__init__(**options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(hip_commands(adapter))
-        self.tree.add_command(challenge_commands(adapter))
+        for group in command_groups(adapter.commands, adapter.on_slash, adapter.coach.choices):
+            self.tree.add_command(group)
         self.tree.on_error = self.on_command_error
 
     async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
@@ -261,7 +173,7 @@ class HipClient(discord.Client):
         log.error("event=discord_command_error user=discord:%s error=%s", interaction.user.id, type(error).__name__)
         try:
             if not interaction.response.is_done():
-                await interaction.response.send_message(SOMETHING_WENT_WRONG, ephemeral=True)
+                await interaction.response.send_message(self.adapter.texts.something_went_wrong, ephemeral=True)
         except discord.HTTPException:
             pass
 
@@ -290,55 +202,10 @@ def intents() -> discord.Intents:
     return wanted
 
 
-class DiscordSender:
-    """The delivery port for reminders: a DM per reminder; outcomes mapped to sent / blocked / retry / failed."""
-
-    def __init__(self, adapter: DiscordAdapter, rate_limit: float = 20.0) -> None:
-        self.adapter = adapter
-        # 20/s by default: well under Discord's 50 requests/s, as a first DM costs two requests (DISCORD_RATE_LIMIT)
-        self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit
-
-    async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
-        client = self.adapter.client
-        if client is None or not client.is_ready():
-            return SendResult(UNAVAILABLE, error="not connected")
-        try:
-            if target.channel:  # a challenge post: everyone in the channel may press its buttons
-                channel, owner = client.get_partial_messageable(int(target.chat_id)), None
-            else:
-                owner = int(target.chat_id)
-                channel = await client.create_dm(discord.Object(id=owner))
-            outs = [out for reply in replies for out in render(reply, owner)]
-            for part, out in enumerate(outs):
-                await channel.send(**out.kwargs(), nonce=delivery_nonce(key, part))
-        except discord.HTTPException as exc:
-            return outcome_of(exc)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return SendResult(RETRY, error=type(exc).__name__)
-        return SendResult(SENT)
-
-
-def delivery_nonce(key: str | None, part: int) -> str | None:
-    """The same nonce for the same message of the same delivery, on every attempt and after a restart. discord.py
-    sends it with enforce_nonce, so Discord answers a repeat within a few minutes with the message it already
-    created (a lost answer, a kill -9 between send and record) instead of posting it twice. None: a random one."""
-    return None if key is None else f"hc{key}.{part}"[:25]
-
-
-def outcome_of(exc: discord.HTTPException) -> SendResult:
-    """Discord's answer as a delivery outcome: unreachable (closed DMs, deleted channel, no permission) is
-    BLOCKED so the core pauses or stops instead of retrying; 5xx and rate limits are RETRY."""
-    if exc.code in UNREACHABLE:
-        return SendResult(BLOCKED, error=f"unreachable {exc.code}")
-    if isinstance(exc, discord.RateLimited):
-        return SendResult(RETRY, retry_after=exc.retry_after, error="rate limited")
-    if isinstance(exc, discord.DiscordServerError) or exc.status == 429:
-        return SendResult(RETRY, error=f"server {exc.status}")
-    return SendResult(FAILED, error=f"http {exc.status} {exc.code}")
-
-
 class DiscordAdapter:
-    platform = PLATFORM
+    """The Discord platform: a discord.py client in the app's loop, slash commands from the catalogue."""
+
+    name = PLATFORM
 
     def __init__(
         self,
@@ -350,6 +217,8 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         defer_after: float = DEFER_AFTER,
         rate_limit: float = 20.0,
+        commands: Catalogue | None = None,
+        texts: AdapterTexts | None = None,
     ) -> None:
         self.coach = coach
         self._token = token
@@ -357,6 +226,8 @@ class DiscordAdapter:
         self.api_base, self.gateway = api_base, gateway
         self.guild_ready_timeout = guild_ready_timeout
         self.defer_after = defer_after
+        self.commands = commands or load_commands()
+        self.texts = texts or AdapterTexts.default()
         self.client: HipClient | None = None
         self.sender = DiscordSender(self, rate_limit)
         self.ready = asyncio.Event()
@@ -428,19 +299,7 @@ class DiscordAdapter:
             return
         async with self._turn_lock(message.author.id):
             replies = await self.coach.handle(incoming)
-            first = True
-            for reply in replies:
-                if reply.channel:
-                    await self.post_in_channel(int(reply.channel), reply)
-                    continue
-                for out in render(reply, message.author.id):
-                    if first and message.guild is not None:
-                        await with_retries(
-                            lambda out=out: message.reply(**out.kwargs(), nonce=out.nonce, mention_author=False)
-                        )
-                    else:
-                        await with_retries(lambda out=out: message.channel.send(**out.kwargs(), nonce=out.nonce))
-                    first = False
+            await deliver(replies, InChat(self, message))
 
     async def post_in_channel(self, channel_id: int, reply: Reply) -> None:
         """A public post (a challenge kick-off or daily post): its buttons are for everyone in the channel."""
@@ -448,13 +307,12 @@ class DiscordAdapter:
         for out in render(reply, owner=None):
             await with_retries(lambda out=out: channel.send(**out.kwargs(), nonce=out.nonce))
 
-    async def on_command(self, interaction: discord.Interaction, command: str, args: str = "") -> None:
-        incoming = incoming_from_interaction(interaction, command=command, args=args.strip())
-        await self._answer(interaction, incoming)
+    async def on_slash(self, interaction: discord.Interaction, slash: Slash, values: Mapping[str, object]) -> None:
+        await self._answer(interaction, slash_incoming(interaction, slash, values))
 
     async def on_button(self, interaction: discord.Interaction, owner: int | None, data: str) -> None:
         if owner is not None and owner != interaction.user.id:
-            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            await interaction.response.send_message(self.texts.not_yours, ephemeral=True)
             return
         incoming = incoming_from_interaction(interaction, button=data)
         await self._answer(interaction, incoming, Press.OWN if owner is not None else Press.SHARED)
@@ -465,7 +323,7 @@ class DiscordAdapter:
         Commands and presses on shared posts (a challenge's Done button) answer privately in servers, so a
         channel is not flooded with everyone's confirmations; a person's own buttons answer where they are."""
         in_server = interaction.guild is not None
-        ephemeral = _is_ephemeral(interaction) or (in_server and press is not Press.OWN)
+        ephemeral = is_ephemeral(interaction) or (in_server and press is not Press.OWN)
         user_id = interaction.user.id
 
         async def turn() -> list[Reply]:
@@ -481,57 +339,6 @@ class DiscordAdapter:
                 await interaction.response.defer(ephemeral=ephemeral, thinking=True)
             log.info("event=interaction_deferred platform=discord user=%s", incoming.user_key)
         replies = await work
-        await self._deliver(interaction, replies, ephemeral=ephemeral, press=press)
-
-    async def _deliver(
-        self, interaction: discord.Interaction, replies: list[Reply], ephemeral: bool, press: Press | None
-    ) -> None:
-        owner = interaction.user.id
-        response = interaction.response
-        # after a "thinking..." deferral there is a placeholder message to fill first
-        original_pending = response.is_done() and press is not Press.OWN
-        posted = []
-        for reply in replies:
-            if reply.channel:
-                await self.post_in_channel(int(reply.channel), reply)
-                posted.append(reply.channel)
-                continue
-            edit = press is Press.OWN and reply.edit  # a shared post is never rewritten for one person
-            for out in render(reply, owner):
-                if edit and not response.is_done():
-                    await with_retries(lambda out=out: response.edit_message(**out.kwargs()))
-                elif edit:
-                    await with_retries(lambda out=out: interaction.edit_original_response(**out.kwargs()))
-                elif not response.is_done():
-                    await with_retries(lambda out=out: response.send_message(**_sendable(out), ephemeral=ephemeral))
-                elif original_pending:
-                    await with_retries(lambda out=out: interaction.edit_original_response(**out.kwargs()))
-                    original_pending = False
-                else:
-                    await with_retries(lambda out=out: interaction.followup.send(**_sendable(out), ephemeral=ephemeral))
-                edit = False  # a split reply: the rest follow as new messages
-        # every interaction gets an answer, even when the core had nothing to say to the person
-        quiet = POSTED.format(channel=posted[0]) if posted else TOO_FAST
-        if not response.is_done():
-            if press is Press.OWN and not posted:
-                await response.defer()  # acknowledge the press silently
-            else:
-                await response.send_message(quiet, ephemeral=True)
-        elif original_pending:
-            await interaction.edit_original_response(content=quiet)
-
-
-class Press(enum.Enum):
-    OWN = "own"  # a button on an answer to this person
-    SHARED = "shared"  # a button on a public post, for everyone in the channel
-
-
-def _sendable(out: Outgoing) -> dict:
-    """send_message / followup.send reject None for embed and view; leave them out instead."""
-    return {k: v for k, v in out.kwargs().items() if v is not None}
-
-
-def _is_ephemeral(interaction: discord.Interaction) -> bool:
-    """A button on an ephemeral message answers ephemerally too (its owner is the only one who sees it)."""
-    message = interaction.message
-    return message is not None and message.flags.ephemeral
+        to = InInteraction(self, interaction, ephemeral, press)
+        posted = await deliver(replies, to)
+        await to.acknowledge(posted)

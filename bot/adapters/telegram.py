@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import math
-import os
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from telegram import (
@@ -26,49 +25,31 @@ from telegram import (
     Message,
     ReplyParameters,
     Update,
+    User,
 )
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
 from telegram.ext import MessageHandler as PTBMessageHandler
 
 from bot.adapters import chunks, retry
+from bot.adapters.platform import deliver
 from bot.adapters.telegram_limiter import BULK, AnswersFirstLimiter, retry_after_seconds
+from bot.adapters.telegram_sender import TelegramSender
+from bot.adapters.texts import AdapterTexts
 from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
-from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
+from bot.core.commands import Catalogue, load_commands
 from bot.core.messages import Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
-os.environ.setdefault("PTB_TIMEDELTA", "1")  # opt in to RetryAfter.retry_after as a timedelta (PTB 22.2+)
 
 PLATFORM = "telegram"
 MAX_TEXT = 4096
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
-COMMANDS = [
-    ("start", "Start, and set your goal"),
-    ("help", "What I can do"),
-    ("routine", "A guided hip routine, step by step"),
-    ("exercise", "How to do an exercise: /exercise pigeon"),
-    ("ask", "Ask a hip question: /ask why are my hips tight"),
-    ("remind", "Daily reminder: /remind 07:30 Europe/Berlin"),
-    ("reminders", "See your reminders"),
-    ("pause", "Pause reminders: /pause 3 days"),
-    ("stop", "Stop reminders"),
-    ("done", "Check in for today"),
-    ("streak", "Your streak and the last weeks"),
-    ("timezone", "Set your time zone: /timezone Berlin"),
-    ("goal", "Set your goal and level"),
-    ("challenge", "Group challenge: /challenge join, done, leaderboard"),
-    ("export", "A copy of everything I store about you"),
-    ("forget", "Delete everything I store about you"),
-    ("about", "Sources, and why this is not medical advice"),
-]
 TOAST_LIMIT = 200  # characters Telegram shows in a callback answer
 ADMIN_CACHE_SECONDS = 300.0
-NOT_YOURS = "This button belongs to someone else's conversation. Ask me yourself to get your own!"
-EXPIRED = "This button has expired. Send /routine or ask me anything."
 _COMMAND = re.compile(r"/(?P<head>\S+)(?P<args>.*)", re.DOTALL)
 
 
@@ -123,20 +104,24 @@ def mentions_bot(message: Message, username: str) -> tuple[bool, str]:
     return False, text
 
 
-def incoming_from_message(message: Message, username: str) -> Incoming | None:
-    """A Telegram message as a core message; None for group chatter not addressed to the bot."""
-    user = message.from_user
-    if user is None or user.is_bot or message.text is None:
-        return None
-    base = dict(
+def incoming(user: User, message: Message, **what) -> Incoming:
+    """The one Telegram -> core translation, for typed messages and button presses alike."""
+    return Incoming(
         platform=PLATFORM,
         user_id=str(user.id),
         chat_id=str(message.chat.id),
         private=message.chat.type == ChatType.PRIVATE,
         display_name=user.first_name or user.username or "",
-        at=message.date,
         **group_context(message),
+        **what,
     )
+
+
+def incoming_from_message(message: Message, username: str) -> Incoming | None:
+    """A Telegram message as a core message; None for group chatter not addressed to the bot."""
+    user = message.from_user
+    if user is None or user.is_bot or message.text is None:
+        return None
     text = message.text
     typed = _COMMAND.fullmatch(text)  # "/" alone or "/ word" is no command, as in Telegram's own parsing
     if typed is not None:
@@ -144,12 +129,12 @@ def incoming_from_message(message: Message, username: str) -> Incoming | None:
         command, _, target = typed["head"].partition("@")
         if target and target.lower() != username.lower():
             return None  # a command for another bot in the group
-        return Incoming(**base, command=command.lower()[:64], args=typed["args"].strip())
+        return incoming(user, message, at=message.date, command=command.lower()[:64], args=typed["args"].strip())
     if _is_group(message.chat.type):
         addressed, text = mentions_bot(message, username)
         if not addressed:
             return None
-    return Incoming(**base, text=text)
+    return incoming(user, message, at=message.date, text=text)
 
 
 def group_context(message: Message) -> dict:
@@ -201,44 +186,15 @@ def with_retries(call):
 
 def limiter(messages_per_second: float) -> AnswersFirstLimiter:
     """Telegram's flood limits (overall, 20/min per group) with answers ahead of broadcasts, and 429s waited
-    out and retried 3 times. 0 turns the rate caps off, e.g. for an own Bot API server."""
+    out (an answer's retried 3 times; a broadcast's reported to the dispatcher). 0 turns the rate caps off,
+    e.g. for an own Bot API server."""
     if messages_per_second <= 0:
         return AnswersFirstLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
     return AnswersFirstLimiter(overall_max_rate=messages_per_second, group_max_rate=20, max_retries=3)
 
 
-class TelegramSender:
-    """The delivery port for reminders: Bot API outcomes mapped to sent / blocked / retry / failed."""
-
-    def __init__(self, adapter: TelegramAdapter, rate_limit: float = 30.0) -> None:
-        self.adapter = adapter
-        # Broadcasts may use the whole overall limit: the rate limiter lets answers to people go first and
-        # gives broadcasts the slots left. TELEGRAM_RATE_LIMIT=0 (own Bot API server, no limits): unpaced.
-        self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit
-
-    async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
-        # `key` is unused: the Bot API has no idempotency key, so a send whose answer was lost may repeat.
-        if not self.adapter.connected:
-            return SendResult(UNAVAILABLE, error="not connected")
-        try:
-            for reply in replies:
-                await self.adapter.send_reply(int(target.chat_id), reply, bulk=True)
-        except Forbidden as exc:
-            return SendResult(BLOCKED, error=str(exc))
-        except RetryAfter as exc:
-            return SendResult(RETRY, retry_after=retry_after_seconds(exc), error="rate limited")
-        except (TimedOut, NetworkError) as exc:
-            return SendResult(RETRY, error=type(exc).__name__)
-        except BadRequest as exc:
-            blocked = "chat not found" in str(exc).lower() or "user is deactivated" in str(exc).lower()
-            return SendResult(BLOCKED if blocked else FAILED, error=str(exc))
-        except TelegramError as exc:
-            return SendResult(RETRY, error=type(exc).__name__)
-        return SendResult(SENT)
-
-
 class TelegramAdapter:
-    platform = PLATFORM
+    name = PLATFORM
 
     def __init__(
         self,
@@ -249,16 +205,20 @@ class TelegramAdapter:
         webhook: WebhookConfig | None = None,
         poll_timeout: int = 30,
         rate_limit: float = 30.0,
+        commands: Catalogue | None = None,
+        texts: AdapterTexts | None = None,
     ) -> None:
         self.coach = coach
         self.webhook = webhook
         self.poll_timeout = poll_timeout
+        self.commands = commands or load_commands()
+        self.texts = texts or AdapterTexts.default()
         self.application: Application = (
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
             .base_file_url(base_file_url)
-            # Waits out 429s and retries them (the limiter's default is not to retry).
+            # Waits out 429s and retries answers (the limiter's default is not to retry).
             .rate_limiter(limiter(rate_limit))
             # Different people are served concurrently; one person's messages stay in order (_turn_lock).
             .concurrent_updates(16)
@@ -279,7 +239,7 @@ class TelegramAdapter:
         app = self.application
         await app.initialize()
         self.username = app.bot.username
-        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in self.commands.menu()])
         await app.start()
         updates = ["message", "callback_query"]
         if self.webhook:
@@ -325,11 +285,7 @@ class TelegramAdapter:
         async with self._turn_lock(message.from_user.id):
             replies = await self.coach.handle(incoming)
             reply_to = message.message_id if _is_group(message.chat.type) else None
-            for reply in replies:
-                if reply.channel:
-                    await self.send_reply(int(reply.channel), reply)
-                else:
-                    await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+            await deliver(replies, InChat(self, message, reply_to))
 
     async def _is_admin(self, chat_id: int, user_id: int) -> bool:
         """Group admins organise challenges; asked of Telegram, remembered for a few minutes."""
@@ -355,39 +311,24 @@ class TelegramAdapter:
             return
         message = query.message
         if not isinstance(message, Message) or not query.data:
-            await query.answer(EXPIRED)  # too old for Telegram to show us the message
+            await query.answer(self.texts.button_expired)  # too old for Telegram to show us the message
             return
         if not button_owner_ok(query):
-            await query.answer(NOT_YOURS)
+            await query.answer(self.texts.not_yours)
             return
         shared = shared_post(message)
         if not shared:
             await self._answer_callback(query)  # stop the spinner at once; the answer follows as messages
         user = query.from_user
-        incoming = Incoming(
-            platform=PLATFORM,
-            user_id=str(user.id),
-            chat_id=str(message.chat.id),
-            button=query.data,
-            private=message.chat.type == ChatType.PRIVATE,
-            display_name=user.first_name or "",
-            **group_context(message),
-        )
         async with self._turn_lock(user.id):
-            replies = await self.coach.handle(incoming)
+            replies = await self.coach.handle(incoming(user, message, button=query.data))
             if shared:
                 toast = toast_text(replies)
                 await self._answer_callback(query, toast)
                 if toast is not None:
                     return
             reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-            for reply in replies:
-                if reply.channel:
-                    await self.send_reply(int(reply.channel), reply)
-                elif reply.edit and not shared and await self._edit(message, reply):
-                    continue
-                else:
-                    await self.send_reply(message.chat.id, reply, reply_to=reply_to)
+            await deliver(replies, InChat(self, message, reply_to, editable=not shared))
 
     async def _answer_callback(self, query: CallbackQuery, text: str | None = None) -> None:
         try:
@@ -403,7 +344,7 @@ class TelegramAdapter:
 
     # -- replies out ---------------------------------------------------------------------------
 
-    async def _edit(self, message: Message, reply: Reply) -> bool:
+    async def edit(self, message: Message, reply: Reply) -> bool:
         """Edit the message a button sat on (guided routines advance in place)."""
         if len(escape(reply.text)) > MAX_TEXT:
             return False
@@ -415,32 +356,57 @@ class TelegramAdapter:
             return False
         return True
 
-    async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None, bulk: bool = False) -> None:
-        """An answer, or with `bulk` a broadcast message (reminder, challenge post) that gives way to answers."""
+    async def send_reply(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> None:
+        """An answer to someone waiting: each message retried through 5xx, drops and 429s."""
+        for call in self.sends(chat_id, reply, reply_to):
+            await with_retries(call)
+
+    def sends(
+        self, chat_id: int, reply: Reply, reply_to: int | None = None, bulk: bool = False
+    ) -> list[Callable[[], Awaitable[object]]]:
+        """The Bot API calls one reply takes (picture, file, text in chunks), each to be made once. With `bulk`
+        a broadcast (reminder, challenge post) that gives way to answers in the rate limiter."""
         bot = self.application.bot
         reply_parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         priority = BULK if bulk else None
+        calls: list[Callable[[], Awaitable[object]]] = []
         if reply.image is not None:
-            await with_retries(
+            calls.append(
                 lambda: bot.send_photo(
                     chat_id, reply.image, reply_parameters=reply_parameters, rate_limit_args=priority
                 )
             )
         if reply.file is not None:
             name, body = reply.file
-            await with_retries(
-                lambda: bot.send_document(chat_id, InputFile(body, filename=name), rate_limit_args=priority)
-            )
-        chunks = split_text(reply.text)
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            await with_retries(
-                lambda chunk=chunk, last=last, i=i: bot.send_message(
+            calls.append(lambda: bot.send_document(chat_id, InputFile(body, filename=name), rate_limit_args=priority))
+        parts = split_text(reply.text)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            calls.append(
+                lambda part=part, last=last, i=i: bot.send_message(
                     chat_id,
-                    escape(chunk),
+                    escape(part),
                     parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply) if last else None,
                     reply_parameters=reply_parameters if i == 0 else None,
                     rate_limit_args=priority,
                 )
             )
+        return calls
+
+
+class InChat:
+    """Answers to a message or a press, in its chat (in a group, as a reply to what was asked)."""
+
+    def __init__(self, adapter: TelegramAdapter, message: Message, reply_to: int | None, editable: bool = False):
+        self.adapter, self.message, self.reply_to, self.editable = adapter, message, reply_to, editable
+
+    async def answer(self, reply: Reply) -> None:
+        await self.adapter.send_reply(self.message.chat.id, reply, reply_to=self.reply_to)
+
+    async def edit(self, reply: Reply) -> bool:
+        # a shared post (a challenge's daily post) is never rewritten for one person
+        return self.editable and await self.adapter.edit(self.message, reply)
+
+    async def post(self, channel: str, reply: Reply) -> None:
+        await self.adapter.send_reply(int(channel), reply)

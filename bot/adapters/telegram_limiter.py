@@ -7,7 +7,8 @@ a waiting answer takes the next slot before any waiting broadcast (`rate_limit_a
 their answers in well under a second while the fan-out fills the remaining slots. A broadcast message that
 has waited longer than BULK_PATIENCE goes next anyway, so a busy chat never stops the reminders.
 
-A 429 pauses every request for its retry_after and retries the request up to `max_retries` times.
+A 429 pauses every request for its retry_after. An answer is then retried up to `max_retries` times; a
+broadcast message is not (its sender reports the 429 and the dispatcher tries again later).
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ class AnswersFirstLimiter(BaseRateLimiter[str]):
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)
         group = chat_id if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str) else None
-        for attempt in range(self.max_retries + 1):
+        retries = 0 if rate_limit_args == BULK else self.max_retries
+        for attempt in range(retries + 1):
             if group is not None and self.groups is not None:
                 await self.groups.take(group)
             if chat_id is not None and self.slots is not None:  # only messages count, not getUpdates & co.
@@ -155,16 +157,16 @@ class AnswersFirstLimiter(BaseRateLimiter[str]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                if attempt == self.max_retries:
-                    raise
                 wait = retry_after_seconds(exc) + 0.1
-                log.info("event=rate_limited endpoint=%s retry_in_s=%.1f", endpoint, wait)
                 self.paused_until = max(self.paused_until, time.monotonic() + wait)
                 if self.slots is not None:
                     self.slots.pause(wait)
+                if attempt == retries:
+                    raise
+                log.info("event=rate_limited endpoint=%s retry_in_s=%.1f", endpoint, wait)
         raise AssertionError("unreachable")
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after  # seconds, or a timedelta when PTB_TIMEDELTA is set
+    value = exc.retry_after  # seconds, or a timedelta when PTB_TIMEDELTA is set (bot/config.py)
     return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
