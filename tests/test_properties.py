@@ -22,7 +22,8 @@ from telegram import Chat, Message, MessageEntity, User
 from bot.adapters import discord as dc
 from bot.adapters import telegram as tg
 from bot.adapters.terminal import to_incoming
-from bot.core.coach import COMMANDS, Coach, main_topic, worst_safety
+from bot.core.coach import Coach, main_topic, worst_safety
+from bot.core.commands import load_commands
 from bot.core.messages import MAX_BUTTON_DATA, Button, Incoming, Reply
 from bot.storage.sqlite import SQLiteRepository
 from tests.conftest import FakeClock
@@ -139,6 +140,7 @@ ARGS = st.one_of(
     st.sampled_from(ARG_TEMPLATES),
     st.tuples(st.sampled_from(ARG_TEMPLATES), TEXT).map(" ".join),
 )
+COMMANDS = load_commands().names  # the catalogue: every command a person can type
 COMMAND = st.one_of(
     st.sampled_from(COMMANDS),
     st.sampled_from(COMMANDS).map(str.upper),

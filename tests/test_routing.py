@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.coach import COMMANDS
+from bot.core.commands import load_commands
 from bot.core.flows import flow_table
 from bot.core.messages import Incoming
 
@@ -13,8 +13,10 @@ async def _command(coach, command: str, args: str = "", **options):
     return await coach.handle(Incoming("test", "ann", "ann", command=command, args=args, options=options))
 
 
-def test_the_router_answers_exactly_the_coach_commands(coach):
-    assert coach.command_names() == set(COMMANDS)
+def test_the_router_answers_exactly_the_catalogue_commands(coach):
+    """One catalogue (content/commands.yaml) makes Telegram's menu and Discord's commands; the coach must
+    answer every command in it and nothing it does not list."""
+    assert coach.command_names() == set(load_commands().names)
 
 
 async def test_routine_reads_typed_minutes(coach, content):

@@ -6,7 +6,6 @@ all at once, instead of a traceback on the first one.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,7 +162,7 @@ class _Checker:
 
 
 def load_content(root: str | Path | None = None) -> Content:
-    root = Path(root or os.environ.get("HIPCOACH_CONTENT") or DEFAULT_CONTENT_DIR).resolve()
+    root = Path(root or DEFAULT_CONTENT_DIR).resolve()  # HIPCOACH_CONTENT is read by Settings, which passes it in
     check = _Checker(root)
     seen_ids: dict[str, str] = {}
 
