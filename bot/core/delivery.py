@@ -89,6 +89,8 @@ class JobKind(Protocol):
 
     # None: the dispatcher's own policy
     retry: RetryPolicy | None
+    # Whether its outcomes go to the dispatcher's on_outcome (the metrics count personal reminders)
+    metered: bool
 
     def key(self, job: Job) -> str:
         """The delivery's idempotency key: the same on every attempt and in every process."""
@@ -148,6 +150,7 @@ class LoggedDeliveries:
     """The default kind: the outcome goes to the delivery log; nothing else happens."""
 
     retry = None
+    metered = True
 
     def __init__(self, store: DeliveryLog) -> None:
         self.store = store
@@ -182,7 +185,8 @@ class Dispatcher:
         on_outcome: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.senders = senders
-        self.on_outcome = on_outcome  # metrics: (platform, status, seconds late) for every finished delivery
+        # metrics: (platform, status, seconds late) for every finished delivery of a metered kind
+        self.on_outcome = on_outcome
         self.logged = LoggedDeliveries(log_store)
         self.clock = clock
         self.retry = RetryPolicy(max_attempts, base_backoff)
@@ -273,7 +277,7 @@ class Dispatcher:
             return
         if result.status == RETRY and wait <= policy.wait_here:
             stats.retries += 1
-            if self.on_outcome is not None:
+            if self.on_outcome is not None and kind.metered:
                 self.on_outcome(job.target.platform, RETRY, 0.0)
             queue.put_nowait((self.monotonic() + wait, attempt + 1, job))
             return
@@ -304,7 +308,7 @@ class Dispatcher:
         late = max(0, int((now - job.scheduled).total_seconds()))
         await kind.finished(job, status, attempts, late, error, now)
         stats.outcomes[kind.key(job)] = status
-        if self.on_outcome is not None:
+        if self.on_outcome is not None and kind.metered:
             self.on_outcome(job.target.platform, status, late)
         if status == SENT:
             stats.sent += 1

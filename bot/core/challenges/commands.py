@@ -188,7 +188,7 @@ class Challenges:
             return [Reply(self.msg["challenge_far_date"].format(days=MAX_AHEAD.days), topic="challenge")]
         if start == today and fire_instant(today, request.at, tz) <= turn.now:
             start = today + timedelta(days=1)  # today's post time has passed: day 1 is tomorrow
-        name = request.name or f"{days}-day hip challenge"
+        name = request.name or self.msg["challenge_default_name"].format(days=days)
         challenge = Challenge(
             id=0,
             platform=incoming.platform,
@@ -234,7 +234,8 @@ class Challenges:
         example = self.msg["challenge_start_example"]
         if request.problem == "bad_zone" or (zone_name is None and request.problem is None and request.at):
             _, suggestions = resolve_timezone(args)
-            hint = f" Did you mean {' or '.join(suggestions[:3])}?" if suggestions else ""
+            zones = " or ".join(suggestions[:3])
+            hint = self.msg["challenge_zone_did_you_mean"].format(zones=zones) if suggestions else ""
             return self.msg["challenge_need_zone"] + hint + "\n" + example
         if request.problem:
             return self.msg[f"challenge_{request.problem}"] + "\n" + example
@@ -391,4 +392,4 @@ class Challenges:
 
     def _display_name(self, turn) -> str:
         name = " ".join(turn.incoming.display_name.split())[:40]
-        return name or f"Member {turn.incoming.user_id[-4:]}"
+        return name or self.msg["challenge_member_name"].format(tail=turn.incoming.user_id[-4:])

@@ -47,6 +47,7 @@ class ChallengePosts:
     """The daily post, the summary, and the tick; also the job kind of a channel post."""
 
     retry = POST_RETRY
+    metered = False  # the delivery metrics count personal reminders (hipcoach_reminders_total)
 
     def __init__(self, content: Content, repo: Repository, dispatcher: Dispatcher) -> None:
         self.content = content
@@ -236,6 +237,7 @@ class OrganiserNotices:
     (the stored notice tells them when they next write anyway)."""
 
     retry = None
+    metered = False
 
     def key(self, job: Job) -> str:
         return f"cs{job.delivery_id}"

@@ -104,12 +104,14 @@ class ChallengeViews:
         lines = []
         for rank, p in ranked:
             share = percent(c, p, now)
-            right = f"{p.days_done} day{plural(p.days_done)}  streak {current_streak(c, p, now)}  {share}%"
+            right = self.msg["challenge_board_picture_row"].format(
+                done=p.days_done, s=plural(p.days_done), streak=current_streak(c, p, now), percent=share
+            )
             lines.append((f"{rank:,}. {p.display_name}", right, share / 100))
         return leaderboard_png(head, lines)
 
     def _board_row(self, c: Challenge, rank: int, p: Participant, now: datetime, you: bool) -> str:
-        name = p.display_name + (" (you)" if you else "")
+        name = p.display_name + (self.msg["challenge_board_you"] if you else "")
         return self.msg["challenge_board_row"].format(
             rank=f"{rank:,}",
             name=name,

@@ -143,16 +143,15 @@ class Reminders:
             turn.profile = replace(turn.profile, timezone=zone_name)
             await self.repo.save_profile(turn.profile, turn.now)
 
-    @staticmethod
-    def _when(instant: datetime | None, tz: ZoneInfo, now: datetime) -> str:
+    def _when(self, instant: datetime | None, tz: ZoneInfo, now: datetime) -> str:
         if instant is None:
-            return "paused"
+            return self.msg["remind_when_paused"]
         local = instant.astimezone(tz)
         today = now.astimezone(tz).date()
         if local.date() == today:
-            return f"today {local:%H:%M}"
+            return self.msg["remind_when_today"].format(time=f"{local:%H:%M}")
         if local.date() == today + timedelta(days=1):
-            return f"tomorrow {local:%H:%M}"
+            return self.msg["remind_when_tomorrow"].format(time=f"{local:%H:%M}")
         return f"{local:%a %d %b %H:%M}"
 
     async def list(self, turn) -> list[Reply]:
@@ -163,21 +162,22 @@ class Reminders:
         for i, r in enumerate(reminders, 1):
             tz = zone(r.timezone)
             state = self._state_text(r, tz, turn.now)
-            lines.append(f"{i}. {describe_days(r.days)} at {format_time(r.at)} ({r.timezone}): {state}")
+            line = self.msg["remind_list_line"]
+            lines.append(
+                line.format(number=i, days=describe_days(r.days), time=format_time(r.at), zone=r.timezone, state=state)
+            )
         return [Reply("\n".join(lines), topic="reminders")]
 
     def _state_text(self, r: Reminder, tz: ZoneInfo, now: datetime) -> str:
         if r.status == "paused":
-            return {"blocked": "paused (I couldn't reach you)", "backoff": "paused (waiting for your answer)"}.get(
-                r.pause_reason or "", "paused"
-            )
+            return self.msg.get(f"remind_state_paused_{r.pause_reason}") or self.msg["remind_state_paused"]
+        following = self._when(r.next_fire_utc, tz, now)
         if r.paused_until and r.paused_until > now.astimezone(tz).date():
-            return f"paused until {r.paused_until:%a %d %b}, next {self._when(r.next_fire_utc, tz, now)}"
+            return self.msg["remind_state_paused_until"].format(date=f"{r.paused_until:%a %d %b}", next=following)
         if r.snooze_until_utc and r.snooze_until_utc > now:  # the nudge they asked for comes before the next one
-            return (
-                f"snoozed until {self._when(r.snooze_until_utc, tz, now)}, next {self._when(r.next_fire_utc, tz, now)}"
-            )
-        return f"next {self._when(r.next_fire_utc, tz, now)}"
+            until = self._when(r.snooze_until_utc, tz, now)
+            return self.msg["remind_state_snoozed"].format(until=until, next=following)
+        return self.msg["remind_state_next"].format(next=following)
 
     async def pause(self, turn, args: str) -> list[Reply]:
         reminders = await self.repo.reminders_of(turn.incoming.user_key)
@@ -271,12 +271,10 @@ class Reminders:
             return [reminders[n - 1] for n in numbers if 1 <= n <= len(reminders)]
         return reminders  # "stop my reminder", "stop reminding me"
 
-    @staticmethod
-    def _what(reminders: list[Reminder]) -> str:
+    def _what(self, reminders: list[Reminder]) -> str:
         if len(reminders) == 1:
-            r = reminders[0]
-            return f"your {format_time(r.at)} reminder"
-        return f"all {len(reminders)} reminders"
+            return self.msg["remind_what_one"].format(time=format_time(reminders[0].at))
+        return self.msg["remind_what_all"].format(count=len(reminders))
 
     async def snooze(self, turn, reminder_id: int, minutes: int) -> list[Reply]:
         r = await self._own(turn, reminder_id)

@@ -38,6 +38,7 @@ class ReminderDeliveries:
     person's reminders (kept, not deleted) and leaves a notice for when they next write."""
 
     retry = None  # the dispatcher's policy: short waits within the delivery
+    metered = True  # hipcoach_reminders_total
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
@@ -90,20 +91,23 @@ class ReminderTick:
         rid, code = reminder.id, day_code(day)
         buttons = (
             (
-                Button("✅ Done", f"rd:{rid}:{code}"),
-                Button("⏰ 30 min", f"rz:{rid}:30"),
-                Button("⏰ 1 h", f"rz:{rid}:60"),
+                Button(self.msg["remind_button_done"], f"rd:{rid}:{code}"),
+                Button(self.msg["remind_button_snooze_30"], f"rz:{rid}:30"),
+                Button(self.msg["remind_button_snooze_60"], f"rz:{rid}:60"),
             ),
-            (Button("Skip today", f"rk:{rid}:{code}"), Button("▶ Start routine", f"r:{routine.id}:0")),
+            (
+                Button(self.msg["remind_button_skip"], f"rk:{rid}:{code}"),
+                Button(self.msg["remind_button_start"], f"r:{routine.id}:0"),
+            ),
         )
         return [Reply("\n".join(lines), buttons, topic="reminders", card=True)]
 
     def backoff_replies(self, reminder: Reminder) -> list[Reply]:
         rid = reminder.id
         buttons = rows(
-            Button("Keep them", f"rb:{rid}:keep"),
-            Button("Move time", f"rb:{rid}:move"),
-            Button("Stop them", f"rb:{rid}:stop"),
+            Button(self.msg["remind_button_keep"], f"rb:{rid}:keep"),
+            Button(self.msg["remind_button_move"], f"rb:{rid}:move"),
+            Button(self.msg["remind_button_stop"], f"rb:{rid}:stop"),
         )
         return [Reply(self.msg["remind_backoff"], buttons, topic="reminders")]
 
