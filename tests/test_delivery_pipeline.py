@@ -83,6 +83,11 @@ async def test_start_with_typed_options_does_not_read_the_text(content, repo):
     )
     board = await challenges.command(organiser_turn(now, "leaderboard", image=True), "leaderboard", {"image": True})
     assert board  # the typed image option is understood (an empty board has no picture to draw)
+    # without the third argument the options the message carries are read
+    typed = {"days": 5, "time": "08:00", "timezone": "Europe/Paris", "channel": "c2"}
+    await challenges.command(organiser_turn(now, "start", **typed), "start")
+    started = {c.channel: c for c in await repo.challenges_in("test", "s1")}
+    assert (started["c2"].days, started["c2"].timezone) == (5, "Europe/Paris")
 
 
 async def test_posts_and_the_organiser_notice_go_through_the_shared_dispatcher(knowledge_pair, repo, clock):

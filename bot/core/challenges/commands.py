@@ -119,11 +119,12 @@ class Challenges:
     # -- commands ----------------------------------------------------------------------------
 
     async def command(self, turn, args: str, options: Mapping[str, object] | None = None) -> list[Reply]:
-        """`/challenge <sub> ...`; `options` are the typed options a platform's command form filled in."""
+        """`/challenge <sub> ...`; `options` are the typed options a platform's command form filled in
+        (by default those the incoming message carries); free text stays in `args`, as typed in chat."""
         sub, _, rest = (args or "").strip().partition(" ")
         sub = sub.lower().lstrip("/")
         rest = rest.strip()
-        options = options or {}
+        options = options if options is not None else getattr(turn.incoming, "options", None) or {}
         if sub == "start":
             return await self.start(turn, rest, options)
         if sub == "list":
