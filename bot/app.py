@@ -74,8 +74,9 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock, set
     repo = await SQLiteRepository.open(db_path or settings.db_path)
     metrics = Metrics()
     senders: dict[str, Sender] = {}  # adapters register themselves before the scheduler starts
-    reminders = Reminders(content, repo, Dispatcher(senders, repo, clock, on_outcome=metrics.delivery))
-    challenges = Challenges(content, repo, senders)  # the same senders dict: channel posts go through it too
+    dispatcher = Dispatcher(senders, repo, clock, on_outcome=metrics.delivery)  # one pipeline for all we send
+    reminders = Reminders(content, repo, dispatcher)
+    challenges = Challenges(content, repo, dispatcher)
     throttle = Throttle(settings.flood_burst, settings.flood_rate) if settings.flood_rate > 0 else None
     if throttle is not None:
         metrics.throttled = throttle.refused

@@ -1,45 +1,28 @@
-"""Daily hip-opening reminders: what users ask for, and the tick that sends what is due.
-
-The database is the source of truth: every reminder carries its next fire instant in UTC
-(`next_fire_utc`, indexed). A tick aligned to the wall-clock minute selects the due rows, claims a
-(reminder, local date) row in the delivery log before sending (so nothing is sent twice, even by two
-processes on one database) and hands the messages to the dispatcher. A reminder missed while the
-process was down is sent once on the next tick if it is less than LATE_WINDOW late, skipped otherwise.
+"""Daily hip-opening reminders: what users ask for (subscribe, list, pause, resume, stop, snooze, skip,
+their time zone). `Reminders` is what the coach calls; the tick that sends what is due (tick.py) and
+the check-ins and streaks (checkins.py) live beside it.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.content import Content, Routine
-from bot.core.delivery import Dispatcher, DispatchStats, Job, Target
+from bot.core.delivery import Dispatcher, DispatchStats
 from bot.core.localtime import fire_instant, local_date, next_fire, zone
 from bot.core.messages import Button, Reply, rows
 from bot.core.ports import Reminder, Repository
 from bot.core.schedule_text import describe_days, format_time, parse_reminder_request, parse_time, resolve_timezone
-from bot.core.streaks import FREEZE_EVERY, MAX_FREEZES, calendar, check_in, summarize
 from bot.core.text import words
 
-log = logging.getLogger(__name__)
+from .checkins import Checkins
+from .tick import ReminderTick
 
 MAX_REMINDERS = 5
-LATE_WINDOW = timedelta(hours=2)
-BACKOFF_AFTER = 5  # ignored reminders in a row before we ask instead of nagging
-TICK_BATCH = 5000
 CHANGE_WORDS = frozenset({"change", "move", "instead", "reschedule", "switch", "update"})
-# A claim older than this with no outcome means its process died mid-send (a live fan-out of the
-# largest batch at 30 messages/s finishes well within it).
-CLAIM_LEASE = timedelta(minutes=5)
-STREAK_LOOKBACK_DAYS = 60  # enough history to know the current streak, which picks the routine's length
-GOAL_ROTATION = ("general", "desk", "lower-back", "knee", "athlete")
-
-
-def day_code(day: date) -> str:
-    return day.strftime("%Y%m%d")
 
 
 class Reminders:
@@ -47,155 +30,31 @@ class Reminders:
         self.content = content
         self.repo = repo
         self.dispatcher = dispatcher
+        self.ticker = ReminderTick(content, repo, dispatcher)
+        self.checkins = Checkins(content, repo)
         self.msg = content.messages
 
-    # -- what a reminder says ----------------------------------------------------------------
-
-    def routine_of_the_day(self, goal: str | None, level: str | None, streak: int, day: date) -> Routine:
-        """Rotate through the user's goal; a little longer (then harder) each week they keep going."""
-        goal = goal or "general"
-        if goal == "general":
-            goal = GOAL_ROTATION[day.toordinal() % len(GOAL_ROTATION)]
-        elif day.toordinal() % 3 == 2:
-            goal = "general"  # some variety on one day in three
-        minutes = (5, 10, 15)[min(2, streak // 7)]
-        if (level or "beginner") == "beginner" and streak >= 28:
-            level = "intermediate"
-        return self.content.routine_for(goal, level, minutes)
-
-    def reminder_replies(
-        self, reminder: Reminder, routine: Routine, day: date, late: timedelta | None = None
-    ) -> list[Reply]:
-        lines = [self.msg["remind_message"].format(title=routine.title, minutes=routine.minutes)]
-        if late and late >= timedelta(minutes=5):
-            lines.append(self.msg["remind_late"].format(minutes=int(late.total_seconds() // 60)))
-        for i, step in enumerate(routine.steps, 1):
-            lines.append(f"{i}. {self.content.exercises[step.exercise].name}: {step.dose}")
-        rid, code = reminder.id, day_code(day)
-        buttons = (
-            (
-                Button("✅ Done", f"rd:{rid}:{code}"),
-                Button("⏰ 30 min", f"rz:{rid}:30"),
-                Button("⏰ 1 h", f"rz:{rid}:60"),
-            ),
-            (Button("Skip today", f"rk:{rid}:{code}"), Button("▶ Start routine", f"r:{routine.id}:0")),
-        )
-        return [Reply("\n".join(lines), buttons, topic="reminders", card=True)]
-
-    def backoff_replies(self, reminder: Reminder) -> list[Reply]:
-        rid = reminder.id
-        buttons = rows(
-            Button("Keep them", f"rb:{rid}:keep"),
-            Button("Move time", f"rb:{rid}:move"),
-            Button("Stop them", f"rb:{rid}:stop"),
-        )
-        return [Reply(self.msg["remind_backoff"], buttons, topic="reminders")]
-
-    # -- the tick ----------------------------------------------------------------------------
+    # -- the tick and what a reminder says (tick.py) -----------------------------------------
 
     async def tick(self, now: datetime) -> DispatchStats:
-        """Send everything due at `now`. Safe to run in several processes at once.
+        return await self.ticker.tick(now)
 
-        Work is done in batches (one transaction for all advances, one for all claims, one query for
-        the profiles and streaks), so a thousand reminders due in the same minute cost a few dozen
-        database round trips, not thousands.
-        """
-        jobs: list[Job] = await self._recovered_jobs(now)
-        due = await self.repo.due_reminders(now, TICK_BATCH)
-        jobs += await self._snooze_jobs([r for r in due if r.snooze_until_utc and r.snooze_until_utc <= now], now)
-        jobs += await self._daily_jobs([r for r in due if r.next_fire_utc and r.next_fire_utc <= now], now)
-        if not jobs or self.dispatcher is None:
-            return DispatchStats()
-        return await self.dispatcher.deliver(jobs)
+    def routine_of_the_day(self, goal: str | None, level: str | None, streak: int, day: date) -> Routine:
+        return self.ticker.routine_of_the_day(goal, level, streak, day)
 
-    async def _recovered_jobs(self, now: datetime) -> list[Job]:
-        """Deliveries claimed by a process that died before sending them: send them once now."""
-        jobs = []
-        for d in await self.repo.stale_claims(now - CLAIM_LEASE, now - LATE_WINDOW):
-            r = await self.repo.get_reminder(d.reminder_id)
-            if r is None or not await self.repo.reclaim(d, now):
-                continue
-            if r.pause_reason == "backoff":
-                replies = self.backoff_replies(r)
-            else:
-                replies = (await self._replies_for([(r, d.local_date, now - d.scheduled_utc)]))[0]
-            jobs.append(Job(d.id, Target(r.platform, r.chat_id, r.user_key), replies, d.scheduled_utc))
-            log.info("event=delivery_recovered delivery=%d", d.id)
-        return jobs
+    def reminder_replies(self, reminder: Reminder, routine: Routine, day: date, late: timedelta | None = None):
+        return self.ticker.reminder_replies(reminder, routine, day, late)
 
-    def _latest_due(self, r: Reminder, now: datetime) -> tuple[datetime, datetime | None]:
-        """(the occurrence to act on, the one after it). After downtime older occurrences are just missed."""
-        tz = zone(r.timezone)
-        scheduled = r.next_fire_utc
-        following = next_fire(r.at, r.days, tz, scheduled, r.paused_until)
-        for _ in range(400):
-            if following is None or following > now:
-                break
-            scheduled, following = following, next_fire(r.at, r.days, tz, following, r.paused_until)
-        return scheduled, following
+    def backoff_replies(self, reminder: Reminder) -> list[Reply]:
+        return self.ticker.backoff_replies(reminder)
 
-    async def _daily_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
-        plans = []
-        for r in due:
-            scheduled, following = self._latest_due(r, now)
-            late = now - scheduled
-            plans.append((r, scheduled, following, local_date(scheduled, zone(r.timezone)), late))
-        # Claim first, then advance: a crash in between leaves the reminder due with its claim, which the
-        # restart takes over (no day lost). The claim decides who sends; advancing is compare-and-set.
-        claims = [(r, day, "daily", at, "missed" if late > LATE_WINDOW else "claimed") for r, at, _, day, late in plans]
-        claimed = await self.repo.claim_many(claims, now)
-        await self.repo.advance_many([(r.id, r.next_fire_utc, following) for r, _, following, _, _ in plans])
-        jobs, wanted = [], []
-        for r, scheduled, _, day, late in plans:
-            delivery_id = claimed.get((r.id, "daily"))
-            if delivery_id is None or late > LATE_WINDOW:
-                if late > LATE_WINDOW:
-                    log.info("event=reminder_missed reminder=%d late_s=%d", r.id, late.total_seconds())
-                continue
-            target = Target(r.platform, r.chat_id, r.user_key)
-            if r.ignored >= BACKOFF_AFTER:
-                paused = replace(r, status="paused", pause_reason="backoff", next_fire_utc=None)
-                await self.repo.save_reminder(paused, now)
-                jobs.append(Job(delivery_id, target, self.backoff_replies(r), scheduled))
-            else:
-                wanted.append((delivery_id, target, scheduled, (r, day, late)))
-        replies = await self._replies_for([w[3] for w in wanted])
-        jobs += [Job(d, t, rs, at) for (d, t, at, _), rs in zip(wanted, replies, strict=True)]
-        return jobs
+    # -- check-ins and streaks (checkins.py) -------------------------------------------------
 
-    async def _snooze_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
-        claims, wanted = [], []
-        for r in due:
-            tz = zone(r.timezone)
-            kind = f"snooze-{r.snooze_until_utc.astimezone(tz):%H%M}"
-            claims.append((r, local_date(r.snooze_until_utc, tz), kind, r.snooze_until_utc, "claimed"))
-        # claim before clearing, like daily reminders: a crash in between cannot lose the snoozed one
-        claimed = await self.repo.claim_many(claims, now)
-        for r in due:
-            await self.repo.clear_snooze(r.id, r.snooze_until_utc)
-        for r, day, kind, at, _ in claims:
-            if (r.id, kind) in claimed:
-                wanted.append(
-                    (claimed[(r.id, kind)], Target(r.platform, r.chat_id, r.user_key), at, (r, day, now - at))
-                )
-        replies = await self._replies_for([w[3] for w in wanted])
-        return [Job(d, t, rs, at) for (d, t, at, _), rs in zip(wanted, replies, strict=True)]
+    async def done(self, turn) -> list[Reply]:
+        return await self.checkins.done(turn)
 
-    async def _replies_for(self, items: list[tuple[Reminder, date, timedelta]]) -> list[list[Reply]]:
-        """Reminder messages for many reminders with one query for profiles and one for streaks."""
-        if not items:
-            return []
-        keys = [r.user_key for r, _, _ in items]
-        earliest = min(day for _, day, _ in items) - timedelta(days=STREAK_LOOKBACK_DAYS)
-        profiles = await self.repo.profiles_of(keys)
-        history = await self.repo.checkins_since(keys, earliest)
-        out = []
-        for r, day, late in items:
-            profile = profiles.get(r.user_key)
-            streak = summarize(history.get(r.user_key, []), day).current
-            goal, level = (profile.goal, profile.level) if profile else (None, None)
-            out.append(self.reminder_replies(r, self.routine_of_the_day(goal, level, streak, day), day, late))
-        return out
+    async def streak(self, turn) -> list[Reply]:
+        return await self.checkins.streak(turn)
 
     # -- what users do -----------------------------------------------------------------------
 
@@ -284,16 +143,15 @@ class Reminders:
             turn.profile = replace(turn.profile, timezone=zone_name)
             await self.repo.save_profile(turn.profile, turn.now)
 
-    @staticmethod
-    def _when(instant: datetime | None, tz: ZoneInfo, now: datetime) -> str:
+    def _when(self, instant: datetime | None, tz: ZoneInfo, now: datetime) -> str:
         if instant is None:
-            return "paused"
+            return self.msg["remind_when_paused"]
         local = instant.astimezone(tz)
         today = now.astimezone(tz).date()
         if local.date() == today:
-            return f"today {local:%H:%M}"
+            return self.msg["remind_when_today"].format(time=f"{local:%H:%M}")
         if local.date() == today + timedelta(days=1):
-            return f"tomorrow {local:%H:%M}"
+            return self.msg["remind_when_tomorrow"].format(time=f"{local:%H:%M}")
         return f"{local:%a %d %b %H:%M}"
 
     async def list(self, turn) -> list[Reply]:
@@ -304,19 +162,22 @@ class Reminders:
         for i, r in enumerate(reminders, 1):
             tz = zone(r.timezone)
             state = self._state_text(r, tz, turn.now)
-            lines.append(f"{i}. {describe_days(r.days)} at {format_time(r.at)} ({r.timezone}): {state}")
+            line = self.msg["remind_list_line"]
+            lines.append(
+                line.format(number=i, days=describe_days(r.days), time=format_time(r.at), zone=r.timezone, state=state)
+            )
         return [Reply("\n".join(lines), topic="reminders")]
 
     def _state_text(self, r: Reminder, tz: ZoneInfo, now: datetime) -> str:
         if r.status == "paused":
-            return {"blocked": "paused (I couldn't reach you)", "backoff": "paused (waiting for your answer)"}.get(
-                r.pause_reason or "", "paused"
-            )
+            return self.msg.get(f"remind_state_paused_{r.pause_reason}") or self.msg["remind_state_paused"]
+        following = self._when(r.next_fire_utc, tz, now)
         if r.paused_until and r.paused_until > now.astimezone(tz).date():
-            return f"paused until {r.paused_until:%a %d %b}, next {self._when(r.next_fire_utc, tz, now)}"
+            return self.msg["remind_state_paused_until"].format(date=f"{r.paused_until:%a %d %b}", next=following)
         if r.snooze_until_utc and r.snooze_until_utc > now:  # the nudge they asked for comes before the next one
-            return f"snoozed until {self._when(r.snooze_until_utc, tz, now)}, next {self._when(r.next_fire_utc, tz, now)}"
-        return f"next {self._when(r.next_fire_utc, tz, now)}"
+            until = self._when(r.snooze_until_utc, tz, now)
+            return self.msg["remind_state_snoozed"].format(until=until, next=following)
+        return self.msg["remind_state_next"].format(next=following)
 
     async def pause(self, turn, args: str) -> list[Reply]:
         reminders = await self.repo.reminders_of(turn.incoming.user_key)
@@ -410,12 +271,10 @@ class Reminders:
             return [reminders[n - 1] for n in numbers if 1 <= n <= len(reminders)]
         return reminders  # "stop my reminder", "stop reminding me"
 
-    @staticmethod
-    def _what(reminders: list[Reminder]) -> str:
+    def _what(self, reminders: list[Reminder]) -> str:
         if len(reminders) == 1:
-            r = reminders[0]
-            return f"your {format_time(r.at)} reminder"
-        return f"all {len(reminders)} reminders"
+            return self.msg["remind_what_one"].format(time=format_time(reminders[0].at))
+        return self.msg["remind_what_all"].format(count=len(reminders))
 
     async def snooze(self, turn, reminder_id: int, minutes: int) -> list[Reply]:
         r = await self._own(turn, reminder_id)
@@ -459,40 +318,6 @@ class Reminders:
         """The reminder behind a button, only if it belongs to the person who pressed it."""
         r = await self.repo.get_reminder(reminder_id)
         return r if r is not None and r.user_key == turn.incoming.user_key else None
-
-    async def done(self, turn) -> list[Reply]:
-        zone_name = turn.profile.timezone or "UTC"
-        tz = zone(zone_name)
-        local_now = turn.now.astimezone(tz)
-        rows_ = await self.repo.checkins_of(turn.incoming.user_key)
-        result = check_in(rows_, local_now)
-        if not result.already:
-            new_rows = [(d, "freeze") for d in result.freeze_days] + [(result.day, "done")]
-            if not await self.repo.add_checkins(turn.incoming.user_key, new_rows, turn.now):
-                result = check_in(await self.repo.checkins_of(turn.incoming.user_key), local_now)
-        await self.repo.acknowledge(turn.incoming.user_key, result.day)
-        s = result.summary
-        day = "today" if result.day == local_now.date() else "yesterday"
-        key = "done_again" if result.already else "done_first"
-        lines = [self.msg[key].format(day=day, current=s.current, best=s.best, plural="" if s.current == 1 else "s")]
-        if result.freeze_days:
-            lines.append(self.msg["done_freeze"])
-        if result.milestone:
-            lines.append(self.msg["milestone"].format(days=result.milestone))
-        return [Reply("\n".join(lines), topic="streak")]
-
-    async def streak(self, turn) -> list[Reply]:
-        tz = zone(turn.profile.timezone or "UTC")
-        today = local_date(turn.now, tz)
-        history = await self.repo.checkins_of(turn.incoming.user_key)
-        if not history:
-            return [Reply(self.msg["streak_empty"], topic="streak")]
-        s = summarize(history, today)
-        head = self.msg["streak_head"].format(
-            current=s.current, best=s.best, freezes=s.freezes, plural="" if s.current == 1 else "s"
-        )
-        note = self.msg["streak_freezes"].format(every=FREEZE_EVERY, most=MAX_FREEZES)
-        return [Reply(f"{head}\n{calendar(history, today)}\n{note}", topic="streak", card=True)]
 
     async def set_timezone(self, turn, text: str) -> list[Reply]:
         if not text.strip():
