@@ -178,6 +178,16 @@ async def test_a_number_out_of_range_says_which_numbers_work(chat):
     assert "1 to 3" in chat.text() and len(chat.labels()) == 3
 
 
+async def test_many_choices_offered_again_fit_in_the_rows_discord_shows(chat):
+    """Found by the property test: six exercises offered again one per row made six rows, and Discord
+    drops a message with more than five."""
+    await chat.command("exercise")
+    offered = len(chat.labels())
+    await chat.say("9")
+    assert f"1 to {offered}" in chat.text() and len(chat.labels()) == offered > 5
+    assert len(chat.last[0].buttons) <= 5
+
+
 async def test_that_one_with_several_choices_asks_which(chat):
     await chat.say("my lower back aches")
     await chat.say("that one")

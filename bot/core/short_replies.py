@@ -69,7 +69,8 @@ class ShortReplies:
     def _stale_choice(self, turn: Turn, followup: Followup, offered: list[list[str]]) -> list[Reply]:
         """A number or 'that one' with nothing (or no such thing) on offer: say so, and ask again."""
         if offered:
-            buttons = rows(*(Button(label, data) for label, data in offered), per_row=1)
+            # One per row reads best, but Discord shows at most 5 rows: wider rows when more are on offer.
+            buttons = rows(*(Button(label, data) for label, data in offered), per_row=-(-len(offered) // 5))
             key = "choice_which" if followup.kind == "that" else "choice_out_of_range"
             return [Reply(self.msg[key].format(count=len(offered)), buttons)]
         again = self.conversations.ask_again(turn)
