@@ -8,11 +8,13 @@ import math
 from datetime import UTC, date, datetime, time
 
 from bot.core.challenges import POST_RETRY, Challenges, start_request
+from bot.core.challenges.routes import challenge_routes
 from bot.core.coach import Coach
 from bot.core.conversation import Turn
 from bot.core.delivery import BLOCKED, RETRY, SENT, Dispatcher, Job, RetryPolicy, SendResult, Target
 from bot.core.messages import Incoming, Reply
 from bot.core.ports import Profile
+from bot.core.router import Call
 
 
 def utc(*args) -> datetime:
@@ -83,9 +85,10 @@ async def test_start_with_typed_options_does_not_read_the_text(content, repo):
     )
     board = await challenges.command(organiser_turn(now, "leaderboard", image=True), "leaderboard", {"image": True})
     assert board  # the typed image option is understood (an empty board has no picture to draw)
-    # without the third argument the options the message carries are read
+    # through the coach's route the options the message carries reach the command
     typed = {"days": 5, "time": "08:00", "timezone": "Europe/Paris", "channel": "c2"}
-    await challenges.command(organiser_turn(now, "start", **typed), "start")
+    route = challenge_routes(challenges).commands["challenge"]
+    await route(organiser_turn(now, "start", **typed), Call("start", typed))
     started = {c.channel: c for c in await repo.challenges_in("test", "s1")}
     assert (started["c2"].days, started["c2"].timezone) == (5, "Europe/Paris")
 

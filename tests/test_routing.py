@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.challenges import SUBCOMMANDS
 from bot.core.commands import load_commands
 from bot.core.flows import flow_table
 from bot.core.messages import Incoming
@@ -43,3 +44,8 @@ def test_a_flow_claimed_twice_is_an_error():
 
     with pytest.raises(ValueError, match="routine"):
         flow_table({"routine": step}, {"routine": step})
+
+
+def test_challenge_subcommands_are_the_catalogues():
+    """`/challenge join` typed in a chat and Discord's /challenge join are one list, not two."""
+    assert set(SUBCOMMANDS) == {slash.name for slash in load_commands().slash("challenge")}

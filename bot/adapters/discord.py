@@ -19,7 +19,7 @@ import discord.http
 import yarl
 from discord import app_commands
 
-from bot.adapters.discord_commands import LEGACY_TEXT, command_groups, command_signature
+from bot.adapters.discord_commands import command_groups, command_signature
 from bot.adapters.discord_render import (  # noqa: F401 (rendering and its limits: importable from the adapter)
     MAX_CUSTOM_ID,
     MAX_EMBED_TEXT,
@@ -122,11 +122,7 @@ def slash_incoming(interaction: discord.Interaction, slash: Slash, values: Mappi
             channel = values.get(option.name)
             values[option.name] = str(channel.id if channel else interaction.channel_id)
     options = slash.typed(values)
-    args = slash.text_args(values)
-    legacy = LEGACY_TEXT.get((slash.group, slash.name))
-    if legacy is not None:
-        args = legacy(options)  # TODO(i14-merge): only Incoming.options once the core reads them
-    return incoming_from_interaction(interaction, command=slash.command, args=args, options=options)
+    return incoming_from_interaction(interaction, command=slash.command, args=slash.text_args(values), options=options)
 
 
 def has_organiser_role(member: discord.abc.User) -> bool:

@@ -78,37 +78,6 @@ def _completer(kind: str, suggest: Suggest):
     return complete
 
 
-def challenge_args(**options: object) -> str:
-    """Slash-command options as the core's canonical `key=value` text (names quoted)."""
-    parts = []
-    for key, value in options.items():
-        if value is None or value == "":
-            continue
-        text = str(value).replace('"', "'")
-        parts.append(f'{key}="{text}"' if " " in text or key == "name" else f"{key}={text}")
-    return " ".join(parts)
-
-
-# TODO(i14-merge): the core reads these typed options (Incoming.options) once the router branches are merged;
-# until then the same options also go as the text today's core parses. Remove this table after the merge.
-LEGACY_TEXT: dict[tuple[str, str], Callable[[Mapping[str, object]], str]] = {
-    ("hip", "routine"): lambda o: f"{o['minutes']} min" if o.get("minutes") else "",
-    ("challenge", "start"): lambda o: (
-        "start "
-        + challenge_args(
-            name=o["name"],
-            days=o["days"],
-            time=o["time"],
-            timezone=o["timezone"],
-            channel=o["channel"],
-            level=o["level"],
-            start=o["start"],
-        )
-    ),
-    ("challenge", "leaderboard"): lambda o: "leaderboard image" if o.get("image") else "leaderboard",
-}
-
-
 def command_signature(payloads: list[dict]) -> str:
     """What defines the commands as Discord stores them, order-independent, ignoring ids and defaults."""
     keep = ("name", "description", "type", "required", "autocomplete", "choices", "options", "min_length")

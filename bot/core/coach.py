@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.core.challenge_routes import challenge_routes
 from bot.core.challenges import STOPPED_NOTICE, Challenges
+from bot.core.challenges.routes import challenge_routes
 from bot.core.choices import exercise_choices, timezone_choices
 from bot.core.content import Content
 from bot.core.conversation import Conversations, Turn
@@ -27,8 +27,8 @@ from bot.core.knowledge import Knowledge
 from bot.core.messages import Incoming, Reply
 from bot.core.ports import Clock, Repository, system_clock
 from bot.core.profile_routes import ProfileRoutes
-from bot.core.reminder_routes import ReminderRoutes
 from bot.core.reminders import Reminders
+from bot.core.reminders.routes import ReminderRoutes
 from bot.core.router import Call, Router, Routes
 from bot.core.safety import LEVELS, NONE, URGENT
 from bot.core.short_replies import ShortReplies

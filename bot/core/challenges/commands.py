@@ -120,11 +120,11 @@ class Challenges:
 
     async def command(self, turn, args: str, options: Mapping[str, object] | None = None) -> list[Reply]:
         """`/challenge <sub> ...`; `options` are the typed options a platform's command form filled in
-        (by default those the incoming message carries); free text stays in `args`, as typed in chat."""
+        (Discord's `days: int`, a channel id); free text stays in `args`, as typed in chat."""
         sub, _, rest = (args or "").strip().partition(" ")
         sub = sub.lower().lstrip("/")
         rest = rest.strip()
-        options = options if options is not None else getattr(turn.incoming, "options", None) or {}
+        options = options or {}
         if sub == "start":
             return await self.start(turn, rest, options)
         if sub == "list":
