@@ -107,3 +107,24 @@ def test_unquoted_no_in_negation_words_is_caught(content_copy):
     with pytest.raises(ContentError) as err:
         load_content(content_copy)
     assert any("negation.words" in p for p in err.value.problems)
+
+
+def test_a_spelling_read_two_ways_is_caught(content_copy):
+    """content/spellings.yaml maps dialect and other-language words to English; one word, one reading."""
+
+    def twice(data):
+        data["other_languages"]["knee"].append("cannae")  # already Scots for "can not"
+
+    _edit_yaml(content_copy / "spellings.yaml", twice)
+    with pytest.raises(ContentError) as err:
+        load_content(content_copy)
+    assert any(
+        p.startswith("spellings.yaml: other_languages.knee: 'cannae' is already read as") for p in err.value.problems
+    )
+
+
+def test_a_message_named_twice_across_message_files_is_caught(content_copy):
+    (content_copy / "messages" / "extra.yaml").write_text('help: "a second help text"\n', encoding="utf-8")
+    with pytest.raises(ContentError) as err:
+        load_content(content_copy)
+    assert any(p.startswith("messages/extra.yaml: help: message name defined twice") for p in err.value.problems)

@@ -362,8 +362,23 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
         hypothetical=_patterns(path, "scope.hypothetical", scopes.get("hypothetical"), check),
         past=_patterns(path, "scope.past", scopes.get("past"), check),
         general=_patterns(path, "scope.general", scopes.get("general"), check),
+        spellings=_load_spellings(path.with_name("spellings.yaml"), check),
     )
     return SafetyTriage(reader, rules, {k: " ".join(str(v).split()) for k, v in escalations.items()})
+
+
+def _load_spellings(path: Path, check: _Checker) -> dict[str, str]:
+    """Variant -> the English words it is read as; a variant listed twice would be read two ways."""
+    data = check.load_yaml(path) or {}
+    out: dict[str, str] = {}
+    for section in ("spellings", "other_languages"):
+        for english, variants in (data.get(section) or {}).items():
+            for variant in variants or []:
+                variant = str(variant).lower()
+                if variant in out:
+                    check.fail(path, f"{section}.{english}", f"{variant!r} is already read as {out[variant]!r}")
+                out[variant] = str(english)
+    return out
 
 
 def _patterns(path: Path, entry: str, raw: Any, check: _Checker) -> list[Pattern]:

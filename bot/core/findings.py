@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.core.patterns import Hit, Pattern, PatternSet
@@ -71,8 +72,11 @@ class FindingReader:
         hypothetical: list[Pattern],
         past: list[Pattern],
         general: list[Pattern] | None = None,
+        spellings: Mapping[str, str] | None = None,
     ) -> None:
         self.specs = specs
+        # Dialect, chat and other-language words read as the English the lexicon knows (content/spellings.yaml).
+        self.spellings = dict(spellings or {})
         self.negation = negation
         owners: list[int] = []
         patterns: list[Pattern] = []
@@ -143,8 +147,8 @@ class FindingReader:
                 out.append(tok)  # "my ma fell": the mother, not "my"
             elif tok == "wee" and out and out[-1] == "a":
                 out.append("small")  # "a wee bit sore" is not about peeing
-            elif tok in _SPELLINGS:
-                out.extend(_SPELLINGS[tok].split())
+            elif tok in self.spellings:
+                out.extend(self.spellings[tok].split())
             elif len(tok) >= 4 and tok.endswith("in") and tok not in self._vocabulary and tok + "g" in self._vocabulary:
                 out.append(tok + "g")
             else:
@@ -211,206 +215,6 @@ _EXERCISE_BEFORE = frozenset(
 )
 _EXERCISE_AFTER = frozenset("pose poses hold holds march marches exercise exercises variation reps sets walk".split())
 _DETERMINERS = frozenset("my his her your our their the".split())
-# Dialect and chat spellings of words the lexicon needs (Scots, Irish, northern English, Nigerian pidgin, texting).
-_SPELLINGS = {
-    **dict.fromkeys(["cannae", "canna"], "can not"),
-    **dict.fromkeys(["dinnae", "dinna"], "do not"),
-    "didnae": "did not",
-    "doesnae": "does not",
-    **dict.fromkeys(["wisnae", "wasnae"], "was not"),
-    "isnae": "is not",
-    "wouldnae": "would not",
-    "couldnae": "could not",
-    "shouldnae": "should not",
-    **dict.fromkeys(["willnae", "wullnae", "winnae"], "will not"),
-    **dict.fromkeys(["havnae", "hivnae", "havenae"], "have not"),
-    "hasnae": "has not",
-    "aff": "off",
-    "oot": "out",
-    "doon": "down",
-    "fae": "from",
-    "wi": "with",
-    "ma": "my",
-    "aw": "all",
-    "sair": "sore",
-    "heid": "head",
-    "flair": "floor",
-    "noo": "now",
-    "jist": "just",
-    "anymair": "anymore",
-    "nae": "no",
-    "ahm": "i am",
-    "ah": "i",
-    "ye": "you",
-    "yer": "your",
-    "n": "and",
-    "w": "with",
-    "bout": "about",
-    "outta": "out of",
-    "tryna": "trying to",
-    "wanna": "want to",
-    "gotta": "got to",
-    **dict.fromkeys(["yday", "yest", "yesterdy", "yestarday", "yesturday"], "yesterday"),
-    **dict.fromkeys(["tho", "thou"], "though"),
-    "thru": "through",
-    "u": "you",
-    "ur": "your",
-    **dict.fromkeys(["tonite", "2nite", "2night"], "tonight"),
-    "nite": "night",
-    "b4": "before",
-    "ppl": "people",
-    "dunno": "do not know",
-    **dict.fromkeys(["sudenly", "suddnly", "suddently", "suddenley", "suddenlly", "sudennly"], "suddenly"),
-}
-# People who mix languages name the body part, the symptom or the time in their own: the common words of
-# German, Spanish, French, Italian, Hindi/Urdu (romanised) and Tagalog, read as the English the lexicon
-# knows (after accents are folded: "hüfte" -> "hufte"). Only words that mean nothing else in English.
-_OTHER_LANGUAGES = {
-    # body sites
-    **dict.fromkeys(
-        ["hufte", "huefte", "cadera", "hanche", "anca", "quadril", "heup", "biodro", "balakang", "kulha", "kulhe"],
-        "hip",
-    ),
-    **dict.fromkeys(
-        ["knie", "rodilla", "genou", "ginocchio", "joelho", "kolano", "tuhod", "ghutna", "ghutne", "ghutno"], "knee"
-    ),
-    **dict.fromkeys(
-        [
-            "bein",
-            "beine",
-            "pierna",
-            "piernas",
-            "jambe",
-            "jambes",
-            "perna",
-            "pernas",
-            "gamba",
-            "gambe",
-            "noga",
-            "nogi",
-            "taang",
-            "taangein",
-        ],
-        "leg",
-    ),
-    **dict.fromkeys(["wade", "waden", "pantorrilla", "mollet", "polpaccio", "binti"], "calf"),
-    **dict.fromkeys(["rucken", "ruecken", "espalda", "costas", "schiena", "plecy", "kamar", "likod"], "back"),
-    **dict.fromkeys(["leiste", "ingle", "singit"], "groin"),
-    # symptoms
-    **dict.fromkeys(
-        ["schmerz", "schmerzen", "dolor", "dolores", "douleur", "dolore", "pijn", "bol", "dard", "sakit"], "pain"
-    ),
-    **dict.fromkeys(["masakit", "doloroso", "dolorosa", "schmerzhaft"], "painful"),
-    **dict.fromkeys(["duele", "duelen", "weh"], "hurts"),
-    **dict.fromkeys(
-        ["fieber", "fiebre", "fievre", "febbre", "febre", "calentura", "koorts", "goraczka", "bukhar", "lagnat"],
-        "fever",
-    ),
-    **dict.fromkeys(
-        [
-            "geschwollen",
-            "hinchado",
-            "hinchada",
-            "inflamado",
-            "inflamada",
-            "inchado",
-            "inchada",
-            "gonfle",
-            "gonflee",
-            "gonfio",
-            "gonfia",
-            "gezwollen",
-            "spuchniete",
-            "spuchniety",
-            "namamaga",
-        ],
-        "swollen",
-    ),
-    **dict.fromkeys(["sujan", "soojan", "schwellung", "hinchazon"], "swelling"),
-    **dict.fromkeys(["heiss", "caliente", "quente", "chaud", "chaude", "mainit"], "hot"),
-    **dict.fromkeys(["rojo", "roja", "rouge", "rosso", "rossa"], "red"),
-    **dict.fromkeys(
-        [
-            "taub",
-            "sunn",
-            "entumecido",
-            "entumecida",
-            "adormecido",
-            "adormecida",
-            "dormente",
-            "engourdi",
-            "engourdie",
-            "intorpidito",
-            "intorpidita",
-            "manhid",
-            "namamanhid",
-        ],
-        "numb",
-    ),
-    **dict.fromkeys(
-        ["kribbeln", "kribbelt", "hormigueo", "formigamento", "formicolio", "fourmillements", "jhunjhuni"], "tingling"
-    ),
-    **dict.fromkeys(["steif", "rigida", "rigido", "tieso", "tiesa", "raide"], "stiff"),
-    **dict.fromkeys(["brennt", "brennen", "quema", "arde"], "burning"),
-    # people, falls and time
-    **dict.fromkeys(
-        ["lola", "abuela", "avo", "oma", "nonna", "nani", "dadi", "babcia", "mamie", "grossmutter"], "grandma"
-    ),
-    **dict.fromkeys(["lolo", "abuelo", "opa", "nonno", "dziadek", "grossvater"], "grandpa"),
-    **dict.fromkeys(
-        [
-            "natumba",
-            "nahulog",
-            "gesturzt",
-            "gestuerzt",
-            "hingefallen",
-            "cayo",
-            "caiu",
-            "tombe",
-            "tombee",
-            "caduto",
-            "caduta",
-            "gevallen",
-            "upadl",
-            "upadla",
-            "gira",
-            "giri",
-        ],
-        "fell",
-    ),
-    "nadapa": "tripped",
-    **dict.fromkeys(["nachts", "noches"], "at night"),
-    **dict.fromkeys(["aufwache", "aufwachen", "despierto", "despierta"], "wake up"),
-    **dict.fromkeys(["manana", "morgens", "subah", "umaga"], "morning"),
-    **dict.fromkeys(["woche", "semana"], "week"),
-    **dict.fromkeys(["wochen", "semanas", "hafte", "hafton", "linggo"], "weeks"),
-    **dict.fromkeys(["monat", "mes", "buwan"], "month"),
-    **dict.fromkeys(["monate", "monaten", "meses", "mahine", "mahino"], "months"),
-    **dict.fromkeys(["seit", "desde"], "since"),
-    "runter": "down",
-    **dict.fromkeys(["puedo", "puede", "consigo", "consegue", "consegui", "posso", "puo", "kann"], "can"),
-    **dict.fromkeys(["nao", "non"], "not"),
-    **dict.fromkeys(["caminar", "andar", "laufen", "gehen", "camminare", "marcher", "caminhar"], "walk"),
-    **dict.fromkeys(["levantar", "levantarme", "levantarse", "aufstehen", "pararme", "alzarme"], "get up"),
-    **dict.fromkeys(["voo", "vuelo", "flug", "volo", "vlucht"], "flight"),
-    **dict.fromkeys(["depois", "despues", "nach", "apres", "dopo"], "after"),
-    **dict.fromkeys(
-        ["wieviel", "wieviele", "cuanto", "cuanta", "cuantos", "cuantas", "combien", "quanto", "kitni", "kitna"],
-        "how much",
-    ),
-    **dict.fromkeys(["nehmen", "tomar", "prendre", "prendere"], "take"),
-    "zwei": "two",
-    **dict.fromkeys(["drei", "tres"], "three"),
-    **dict.fromkeys(["vier", "cuatro"], "four"),
-    **dict.fromkeys(["funf", "fuenf", "cinco"], "five"),
-    **dict.fromkeys(["sechs", "seis"], "six"),
-    **dict.fromkeys(["meine", "meinen", "meiner", "mis"], "my"),
-    "ich": "i",
-    "und": "and",
-    "nicht": "not",
-    **dict.fromkeys(["kein", "keine", "keinen"], "no"),
-}
-_SPELLINGS.update(_OTHER_LANGUAGES)
 _NOT_FIRST = frozenset({"no", "not"})  # "no" + "can" from "no puedo"; "not" + "can" from "não consigo"
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())
