@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.content import DEFAULT_CONTENT_DIR, ContentError
+from bot.core.content import DEFAULT_CONTENT_DIR, ContentError, safe_load
 
 FILE = "commands.yaml"
 OPTION_TYPES = ("text", "integer", "boolean", "channel")
@@ -97,7 +97,7 @@ def load_commands(root: str | Path | None = None) -> Catalogue:
     """The catalogue in `root` (default: this checkout's content/); every problem found is raised at once."""
     path = Path(root or DEFAULT_CONTENT_DIR) / FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ContentError([f"{FILE}: -: cannot be read ({type(exc).__name__}: {exc})"]) from None
     problems: list[str] = []

@@ -13,10 +13,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bot.core.analyzer import STOPWORDS, Analysis, Analyzer, stem
-from bot.core.content import Content, Exercise
+from bot.core.content import Content, Exercise, safe_load
 from bot.core.semantic import ELSEWHERE, Embedder, SemanticIndex
 from bot.core.text import words
 
@@ -208,7 +206,7 @@ def load_elsewhere(content_dir: Path) -> list[str]:
     path = content_dir / "semantic.yaml"
     if not path.exists():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     return [str(x) for x in data.get("elsewhere") or []]
 
 
@@ -216,7 +214,7 @@ def load_synonyms(content_dir: Path) -> dict[str, list[str]]:
     path = content_dir / "synonyms.yaml"
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     return {str(k): [str(v) for v in vs] for k, vs in data.items()}
 
 
