@@ -55,15 +55,14 @@ async def test_tuning_sets_no_missed_emergency_few_false_alarms_and_95_percent_r
 
 
 async def test_held_back_sets_do_not_fall_below_their_first_score():
-    """The held-back sets U, V (first scored 88.8%, 125/140 emergencies) and W, X (first scored 93.0%, 123/130)
-    together score 91.3% overall and 248 of 270 emergencies (docs/safety.md).
+    """The held-back sets W and X scored 93.0% overall and 123 of 130 emergencies when first scored (docs/safety.md).
 
     The floor catches a regression without anyone reading (or tuning on) these messages: the failure
     reports figures, not texts. Raise the floor when a new design scores higher; never lower it.
     """
     result = await score(load(HELD_BACK))
     recognised = 1 - len(result.emergencies_missed) / result.emergencies
-    assert recognised >= 0.91, result.summary("held back")
-    assert len(result.mild_to_urgent) <= 0.02 * result.mild, result.summary("held back")
+    assert recognised >= 0.94, result.summary("held back")
+    assert len(result.mild_to_urgent) <= 1, result.summary("held back")  # first score: 1 of 48
     assert not result.offtopic_as_hip, result.summary("held back")
-    assert result.overall >= 0.91, result.summary("held back")
+    assert result.overall >= 0.92, result.summary("held back")
