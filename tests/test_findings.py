@@ -305,3 +305,57 @@ def test_more_emergency_families(content, text, rule):
 )
 def test_cold_toes_and_hard_sore_muscles_after_training_are_no_emergency(content, text):
     assert content.safety.assess(text).level != "urgent", text
+
+
+# Families added when the outsiders' sets U and V joined tuning; every sentence here is new wording.
+UV_URGENT = [
+    ("my whole undercarriage has gone numb since I hurt my back moving the sofa", "saddle-numbness"),
+    ("my back went at work and now I can't feel nothing round my bits", "saddle-numbness"),
+    ("grandpa's back has been bad and he's been soiling his underwear without knowing", "bladder-bowel"),
+    ("back pain since lifting the tyre and no urge to pee all day", "bladder-bowel"),
+    ("lower back agony, and the urine is just not coming out", "bladder-bowel"),
+    ("my left leg went all noodly an hour ago and it's still like that", "nerve-loss"),
+    ("out of nowhere my calf is weak as a kitten and I can't push up on tiptoe", "nerve-loss"),
+    ("over the past few hours my thigh has got weak and it won't hold me", "nerve-loss"),
+    ("my sandal keeps falling off and my toes clip every step since Tuesday", "nerve-loss"),
+    ("since lunch my knee keeps buckling and I cannot push my foot down on the brake", "nerve-loss"),
+    ("ankle hot and fat, temperature 38.7", "fever-hot-joint"),
+    ("there's a hot red streak up my calf and it aches", "blood-clot-leg"),
+    ("keep imagining swerving into a lamppost on the motorway", "crisis"),
+    ("I keep thinking about climbing over the barrier on the flyover", "crisis"),
+    ("stood looking over the railings at the river and wondering if it would be quick", "crisis"),
+    ("my son says he has a plan to end his life", "crisis"),
+    ("replaced hip, tripped on the step, now it's stuck and I can't walk", "cannot-bear-weight"),
+]
+UV_SEE_A_PROFESSIONAL = [
+    ("my knee is folding under me going downstairs", "knee-giving-way"),
+    ("my knee randomly caves when I turn on it", "knee-giving-way"),
+    ("31 and my lower back is stiff each morning for a good hour", "inflammatory-back"),
+    ("my bum hurts and it keeps switching sides, stiff mornings 40min", "inflammatory-back"),
+    ("my groin ache gets worse each week", "worsening"),
+    ("a niggle in my hip that's turned into proper pain", "worsening"),
+    ("kiddo limping since the bouncy castle, no fever", "limping-child"),
+    ("20 weeks pregnant and my pelvis feels like it is tearing when I walk", "pregnancy-pain"),
+]
+UV_CALM = [
+    "how do I keep my knees from caving in when I squat",
+    "felt a click and a pop in my hip doing lunges, no pain at all, carried on fine",
+    "my ankle is hot after the sauna and my knee is fine",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), UV_URGENT)
+def test_uv_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+@pytest.mark.parametrize(("text", "rule"), UV_SEE_A_PROFESSIONAL)
+def test_uv_families_in_new_words_see_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize("text", UV_CALM)
+def test_uv_calm_messages_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
