@@ -31,8 +31,8 @@ from bot.core.challenges import Challenges  # noqa: E402
 from bot.core.coach import Coach  # noqa: E402
 from bot.core.delivery import SENT, SendResult  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402
-from bot.storage.sqlite import SQLiteRepository  # noqa: E402
-from bot.storage.sqlite_reminders import ts  # noqa: E402
+from bot.storage.reminders import ts  # noqa: E402
+from bot.storage.repository import SqlRepository  # noqa: E402
 
 START = datetime(2026, 11, 25, 9, tzinfo=UTC)  # day 1 is 26 Nov (Berlin)
 DAY_11 = datetime(2026, 12, 6, 8, tzinfo=UTC)  # 09:00 Berlin on day 11
@@ -83,7 +83,7 @@ def incoming(member: int, **kw) -> Incoming:
     )
 
 
-async def seed_history(repo: SQLiteRepository, challenge_id: int, members: int, days: int) -> int:
+async def seed_history(repo: SqlRepository, challenge_id: int, members: int, days: int) -> int:
     """Users, members and `days` days of check-ins, aggregates as the check-in transaction keeps them."""
     rng = random.Random(7)
     users, parts, checkins = [], [], []
@@ -118,7 +118,7 @@ async def seed_history(repo: SQLiteRepository, challenge_id: int, members: int, 
 async def main(members: int) -> None:
     content, knowledge = build_knowledge()
     with tempfile.TemporaryDirectory() as tmp:
-        repo = await SQLiteRepository.open(Path(tmp) / "bench.db")
+        repo = await SqlRepository.open(Path(tmp) / "bench.db")
         clock = Clock(START)
         sink = Sink()
         challenges = Challenges(content, repo, {"bench": sink})
@@ -132,7 +132,7 @@ async def main(members: int) -> None:
         print(f"seeded {members:,} members and {rows:,} check-ins (days 1-10) in {time.perf_counter() - started:.1f} s")
 
         # the daily post of day 11 (yesterday's rate over all members), through the tick
-        await repo._db.execute("UPDATE challenges SET next_post_day = 11, next_post_utc = ? WHERE id = ?",
+        await repo.db.execute("UPDATE challenges SET next_post_day = 11, next_post_utc = ? WHERE id = ?",
                                (ts(DAY_11 - timedelta(hours=2)), c.id))  # fmt: skip
         clock.now = DAY_11 - timedelta(hours=2)
         t0 = time.perf_counter()

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.app import build_knowledge  # noqa: E402
 from bot.core.coach import Coach  # noqa: E402
 from bot.core.messages import Incoming  # noqa: E402
-from bot.storage.sqlite import SQLiteRepository  # noqa: E402
+from bot.storage.repository import SqlRepository  # noqa: E402
 from tests.eval.run import load_eval  # noqa: E402
 
 
@@ -68,7 +68,7 @@ async def main(rounds: int) -> None:
     report("understanding only", understanding)
 
     with tempfile.TemporaryDirectory() as tmp:
-        repo = await SQLiteRepository.open(Path(tmp) / "bench.db")
+        repo = await SqlRepository.open(Path(tmp) / "bench.db")
         coach = Coach(content, knowledge, repo)
         handled = []
         for _ in range(rounds):

@@ -32,8 +32,8 @@ from bot.app import build_knowledge  # noqa: E402
 from bot.core.delivery import SENT, Dispatcher, SendResult  # noqa: E402
 from bot.core.localtime import next_fire  # noqa: E402
 from bot.core.reminders import Reminders  # noqa: E402
-from bot.storage.sqlite import SQLiteRepository  # noqa: E402
-from bot.storage.sqlite_reminders import ts  # noqa: E402
+from bot.storage.reminders import ts  # noqa: E402
+from bot.storage.repository import SqlRepository  # noqa: E402
 
 ZONES = [
     "Europe/Berlin",
@@ -89,7 +89,7 @@ class PacedSender:
         return SendResult(SENT)
 
 
-async def seed(repo: SQLiteRepository, users: int, due_now: int) -> None:
+async def seed(repo: SqlRepository, users: int, due_now: int) -> None:
     """Insert users and one daily reminder each; `due_now` of them are due at NOW."""
     rng = random.Random(7)
     stamp = ts(NOW - timedelta(days=1))
@@ -126,14 +126,14 @@ async def main(users: int, fanout: int, skip_fanout: bool) -> None:
     content, _ = build_knowledge()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        repo = await SQLiteRepository.open(path)
+        repo = await SqlRepository.open(path)
         started = time.perf_counter()
         await seed(repo, users, 1000)
         print(f"seeded {users:,} users x 1 reminder across {len(ZONES)} zones in {time.perf_counter() - started:.1f} s")
         await repo.close()
 
         started = time.perf_counter()
-        repo = await SQLiteRepository.open(path)
+        repo = await SqlRepository.open(path)
         await repo.due_reminders(NOW - timedelta(minutes=1), 5000)
         print(
             f"schedule load at start (open database + first due query): {(time.perf_counter() - started) * 1e3:.1f} ms"
@@ -167,7 +167,7 @@ async def main(users: int, fanout: int, skip_fanout: bool) -> None:
         if skip_fanout:
             return
         path2 = Path(tmp) / "fanout.db"
-        repo = await SQLiteRepository.open(path2)
+        repo = await SqlRepository.open(path2)
         await seed(repo, fanout, fanout)
         sender = PacedSender(30.0, 0.02)
         reminders = Reminders(content, repo, Dispatcher({"bench": sender}, repo, lambda: NOW))

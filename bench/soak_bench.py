@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 
 from bench.telegram_bench import questions  # noqa: E402
-from bot.storage.sqlite import SQLiteRepository  # noqa: E402
-from bot.storage.sqlite_reminders import ts  # noqa: E402
+from bot.storage.reminders import ts  # noqa: E402
+from bot.storage.repository import SqlRepository  # noqa: E402
 from tests.fakes.discord_api import FakeDiscord  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -80,7 +80,7 @@ def rss_mb(pid: int) -> float:
 
 async def seed(db: Path, reminders: int, minutes: int, start: datetime) -> None:
     """Reminder-only users whose reminders fall due one minute after another through the run (UTC)."""
-    repo = await SQLiteRepository.open(db)
+    repo = await SqlRepository.open(db)
     stamp = ts(start)
     users, rows = [], []
     for i in range(reminders):

@@ -27,7 +27,7 @@ from bot.core.throttle import Throttle
 from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
 from bot.scheduling import MinuteTicker, together
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def build_knowledge(directory: Path | None = None, semantic: bool = True) -> tup
 @dataclass
 class App:
     coach: Coach
-    repo: SQLiteRepository
+    repo: SqlRepository
     reminders: Reminders
     senders: dict[str, Sender]
     ticker: MinuteTicker
@@ -71,7 +71,7 @@ async def build_app(db_path: str | None = None, clock: Clock = system_clock, set
     settings = settings or Settings.from_env()
     content, knowledge = build_knowledge(settings.content_dir)
     commands = load_commands(settings.content_dir)
-    repo = await SQLiteRepository.open(db_path or settings.db_path)
+    repo = await SqlRepository.open(db_path or settings.db_path)
     metrics = Metrics()
     senders: dict[str, Sender] = {}  # adapters register themselves before the scheduler starts
     dispatcher = Dispatcher(senders, repo, clock, on_outcome=metrics.delivery)  # one pipeline for all we send

@@ -50,7 +50,7 @@ class Repository(Protocol):
     async def count_rows(self, user_key: str) -> dict[str, int]:
         """Rows about the user per table (privacy checks and /export)."""
 
-    # Reminders, the delivery log and check-ins (see bot/storage/sqlite_reminders.py).
+    # Reminders, the delivery log and check-ins (see bot/storage/reminders.py).
     async def add_reminder(self, reminder: Reminder, now: datetime) -> Reminder: ...
     async def save_reminder(self, reminder: Reminder, now: datetime) -> None: ...
     async def reminders_of(self, user_key: str) -> list[Reminder]: ...
@@ -79,7 +79,7 @@ class Repository(Protocol):
     async def add_checkins(self, user_key: str, rows: list[tuple[date, str]], now: datetime) -> bool: ...
     async def set_notice(self, user_key: str, notice: str | None) -> None: ...
 
-    # Group challenges (see bot/storage/sqlite_challenges.py).
+    # Group challenges (see bot/storage/challenges.py).
     async def add_challenge(self, challenge: Challenge, now: datetime) -> Challenge | None:
         """Insert; None when the channel already has an active challenge (one per channel, atomically)."""
 

@@ -16,7 +16,7 @@ import yaml
 from bot.app import build_knowledge
 from bot.core.coach import Coach, main_topic, worst_safety
 from bot.core.messages import Incoming
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 
 EVAL_FILE = Path(__file__).with_name("messages.yaml")
 
@@ -46,7 +46,7 @@ async def evaluate(cases: list[dict] | None = None, built=None) -> Result:
     cases = cases if cases is not None else load_eval()
     content, knowledge = built or build_knowledge()
     with tempfile.TemporaryDirectory() as tmp:
-        repo = await SQLiteRepository.open(Path(tmp) / "eval.db")
+        repo = await SqlRepository.open(Path(tmp) / "eval.db")
         coach = Coach(content, knowledge, repo)
         result = Result()
         try:

@@ -24,7 +24,7 @@ import yaml
 from bot.app import build_knowledge
 from bot.core.coach import Coach, main_topic, worst_safety
 from bot.core.messages import Incoming
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 
 HERE = Path(__file__).parent
 TUNING = sorted((HERE / "sets").glob("*.yaml"))
@@ -104,7 +104,7 @@ async def score(cases: list[dict], built=None) -> Score:
     content, knowledge = built or build_knowledge()
     result = Score()
     with tempfile.TemporaryDirectory() as tmp:
-        repo = await SQLiteRepository.open(Path(tmp) / "eval.db")
+        repo = await SqlRepository.open(Path(tmp) / "eval.db")
         coach = Coach(content, knowledge, repo)
         try:
             for i, case in enumerate(cases):

@@ -1,4 +1,4 @@
-"""Reminder, delivery-log and check-in queries for the SQLite repository.
+"""Reminders, the delivery log and check-ins (portable SQL: SQLite and PostgreSQL run the same queries).
 
 Times are stored as fixed-width UTC text (YYYY-MM-DDTHH:MM:SSZ) so string order is time order in
 SQLite and PostgreSQL alike. Exactly-once sending rests on the UNIQUE (reminder, local date, kind)
@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.core.ports import Delivery, Profile, Reminder
 from bot.storage.claims import new_token, owner_gone
+from bot.storage.database import Database
 
 _REMINDER_COLUMNS = (
     "id, user_key, platform, chat_id, local_time, days, timezone, status, paused_until, pause_reason, "
@@ -52,16 +53,15 @@ def _days(days: frozenset[int]) -> str:
 
 
 class ReminderSQL:
-    """Mixed into SQLiteRepository; uses its connection (self._db) and transaction()."""
+    """Mixed into Repository, which provides the database (self.db)."""
 
-    _db: Any
+    db: Database
     _turns: Any
-    transaction: Any
 
     # -- reminders --------------------------------------------------------------------------
 
     async def add_reminder(self, r: Reminder, now: datetime) -> Reminder:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "INSERT INTO reminders (user_key, platform, chat_id, local_time, days, timezone, status, paused_until, "
             "pause_reason, next_fire_utc, snooze_until_utc, ignored, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -88,7 +88,7 @@ class ReminderSQL:
         )
 
     async def save_reminder(self, r: Reminder, now: datetime) -> None:
-        await self._db.execute(
+        await self.db.execute(
             "UPDATE reminders SET user_key = ?, platform = ?, chat_id = ?, local_time = ?, days = ?, timezone = ?, "
             "status = ?, paused_until = ?, pause_reason = ?, next_fire_utc = ?, snooze_until_utc = ?, ignored = ?, "
             "updated_at = ? WHERE id = ?",
@@ -96,27 +96,25 @@ class ReminderSQL:
         )
 
     async def reminders_of(self, user_key: str) -> list[Reminder]:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE user_key = ? ORDER BY local_time, id", (user_key,)
         )
         return [_reminder(row) for row in rows]
 
     async def get_reminder(self, reminder_id: int) -> Reminder | None:
-        rows = await self._db.execute_fetchall(
-            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,)
-        )
+        rows = await self.db.fetch(f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,))
         row = rows[0] if rows else None
         return _reminder(row) if row else None
 
     async def delete_reminders(self, user_key: str, ids: list[int] | None = None) -> int:
         if ids is None:
-            cur = await self._db.execute("DELETE FROM reminders WHERE user_key = ?", (user_key,))
+            changed = await self.db.execute("DELETE FROM reminders WHERE user_key = ?", (user_key,))
         else:
             marks = ",".join("?" * len(ids))
-            cur = await self._db.execute(
+            changed = await self.db.execute(
                 f"DELETE FROM reminders WHERE user_key = ? AND id IN ({marks})", (user_key, *ids)
             )
-        return cur.rowcount
+        return changed
 
     async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
         """Active reminders whose next fire or snooze is due; both columns are indexed."""
@@ -124,7 +122,7 @@ class ReminderSQL:
         found: dict[int, Reminder] = {}
         # Two simple queries, each served by its own index (a UNION made SQLite scan the table).
         for column in ("next_fire_utc", "snooze_until_utc"):
-            rows = await self._db.execute_fetchall(
+            rows = await self.db.fetch(
                 f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE {column} <= ? AND status = 'active' "
                 f"ORDER BY {column} LIMIT ?",
                 (stamp, limit),
@@ -134,19 +132,19 @@ class ReminderSQL:
         return sorted(found.values(), key=lambda r: r.next_fire_utc or r.snooze_until_utc)[:limit]
 
     async def clear_snooze(self, reminder_id: int, expected: datetime) -> bool:
-        cur = await self._db.execute(
+        changed = await self.db.execute(
             "UPDATE reminders SET snooze_until_utc = NULL WHERE id = ? AND snooze_until_utc = ?",
             (reminder_id, ts(expected)),
         )
-        return cur.rowcount == 1
+        return changed == 1
 
     async def pause_all(self, user_key: str, reason: str, now: datetime) -> int:
-        cur = await self._db.execute(
+        changed = await self.db.execute(
             "UPDATE reminders SET status = 'paused', pause_reason = ?, next_fire_utc = NULL, "
             "snooze_until_utc = NULL, updated_at = ? WHERE user_key = ? AND status = 'active'",
             (reason, ts(now), user_key),
         )
-        return cur.rowcount
+        return changed
 
     # -- delivery log -----------------------------------------------------------------------
 
@@ -154,7 +152,7 @@ class ReminderSQL:
         self, reminder: Reminder, local_date: date, kind: str, scheduled: datetime, now: datetime, status: str
     ) -> int | None:
         """Insert the (reminder, day, kind) row; None when someone already claimed it."""
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, local_date, kind) DO NOTHING RETURNING id",
             (reminder.id, reminder.user_key, local_date.isoformat(), kind, ts(scheduled), status, ts(now)),
@@ -163,7 +161,7 @@ class ReminderSQL:
         return row[0] if row else None
 
     async def delivery_exists(self, reminder_id: int, local_date: date, kind: str) -> bool:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT 1 FROM deliveries WHERE reminder_id = ? AND local_date = ? AND kind = ?",
             (reminder_id, local_date.isoformat(), kind),
         )
@@ -172,7 +170,7 @@ class ReminderSQL:
     async def finish_delivery(
         self, delivery_id: int, status: str, attempts: int, late_seconds: int | None, error: str | None, now: datetime
     ) -> None:
-        async with self.transaction() as db:
+        async with self.db.transaction() as db:
             await db.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, late_seconds = ?, error = ?, finished_at = ? "
                 "WHERE id = ?",
@@ -195,7 +193,7 @@ class ReminderSQL:
         if not claims:
             return {}
         token = new_token()
-        async with self.transaction() as db:
+        async with self.db.transaction() as db:
             await db.executemany(
                 "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at, "
                 "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, local_date, kind) DO NOTHING",
@@ -204,15 +202,13 @@ class ReminderSQL:
                     for r, day, kind, at, status in claims
                 ],
             )
-            rows = await db.execute_fetchall(
-                "SELECT id, reminder_id, kind FROM deliveries WHERE claim_token = ?", (token,)
-            )
+            rows = await db.fetch("SELECT id, reminder_id, kind FROM deliveries WHERE claim_token = ?", (token,))
             return {(reminder_id, kind): delivery_id for delivery_id, reminder_id, kind in rows}
 
     async def advance_many(self, moves: list[tuple[int, datetime | None, datetime | None]]) -> None:
         """Move next_fire_utc for many reminders; each only if it is still what we read (idempotent)."""
         if moves:
-            async with self.transaction() as db:
+            async with self.db.transaction() as db:
                 await db.executemany(
                     "UPDATE reminders SET next_fire_utc = ? WHERE id = ? AND next_fire_utc = ?",
                     [(ts(new), rid, ts(old)) for rid, old, new in moves],
@@ -222,7 +218,7 @@ class ReminderSQL:
         out: dict[str, Profile] = {}
         for chunk in _chunks(user_keys):
             marks = ",".join("?" * len(chunk))
-            rows = await self._db.execute_fetchall(
+            rows = await self.db.fetch(
                 f"SELECT user_key, goal, level, timezone, onboarded, pending_notice FROM profiles "
                 f"WHERE user_key IN ({marks})",
                 chunk,
@@ -235,7 +231,7 @@ class ReminderSQL:
         out: dict[str, list[tuple[date, str]]] = {}
         for chunk in _chunks(user_keys):
             marks = ",".join("?" * len(chunk))
-            rows = await self._db.execute_fetchall(
+            rows = await self.db.fetch(
                 f"SELECT user_key, local_date, kind FROM checkins WHERE user_key IN ({marks}) AND local_date >= ? "
                 "ORDER BY local_date",
                 (*chunk, since.isoformat()),
@@ -246,16 +242,16 @@ class ReminderSQL:
 
     async def acknowledge(self, user_key: str, local_date: date) -> None:
         """The user reacted (done, snooze, skip): that day's reminders count as seen, the ignore run ends."""
-        await self._db.execute(
+        await self.db.execute(
             "UPDATE deliveries SET acknowledged = 1 WHERE user_key = ? AND local_date = ?",
             (user_key, local_date.isoformat()),
         )
-        await self._db.execute("UPDATE reminders SET ignored = 0 WHERE user_key = ? AND ignored > 0", (user_key,))
+        await self.db.execute("UPDATE reminders SET ignored = 0 WHERE user_key = ? AND ignored > 0", (user_key,))
 
     async def stale_claims(self, claimed_before: datetime, scheduled_after: datetime) -> list[Delivery]:
         """Claimed but never finished and still worth sending: the claim is older than the lease, or the process
         that made it is gone (a crash, a kill -9: taken over at once on restart, not after the lease)."""
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts, claimed_at, "
             "claim_token FROM deliveries WHERE status = 'claimed' AND scheduled_utc >= ? ORDER BY id",
             (ts(scheduled_after),),
@@ -275,21 +271,21 @@ class ReminderSQL:
     async def reclaim(self, delivery: Delivery, now: datetime) -> bool:
         """Take over a stale claim, compare-and-set on claimed_at and the holder's token so only one process
         resends it; the new token names this process (if it dies too, the next start takes over again)."""
-        cur = await self._db.execute(
+        changed = await self.db.execute(
             "UPDATE deliveries SET claimed_at = ?, claim_token = ?, attempts = attempts + 1 WHERE id = ? "
-            "AND status = 'claimed' AND claimed_at = ? AND claim_token IS ?",
+            "AND status = 'claimed' AND claimed_at = ? AND claim_token IS NOT DISTINCT FROM ?",
             (ts(now), new_token(), delivery.id, ts(delivery.claimed_at), delivery.claim_token),
         )
-        return cur.rowcount == 1
+        return changed == 1
 
     async def delivery_counts(self) -> dict[str, int]:
-        rows = await self._db.execute_fetchall("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        rows = await self.db.fetch("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
         return {status: count for status, count in rows}
 
     # -- check-ins and notices --------------------------------------------------------------
 
     async def checkins_of(self, user_key: str) -> list[tuple[date, str]]:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT local_date, kind FROM checkins WHERE user_key = ? ORDER BY local_date", (user_key,)
         )
         return [(date.fromisoformat(d), kind) for d, kind in rows]
@@ -297,14 +293,14 @@ class ReminderSQL:
     async def add_checkins(self, user_key: str, rows: list[tuple[date, str]], now: datetime) -> bool:
         """Insert check-in rows atomically; False when the day was already checked in (a double click)."""
         try:
-            async with self.transaction() as db:
+            async with self.db.transaction() as db:
                 for day, kind in rows:
-                    cur = await db.execute(
+                    changed = await db.execute(
                         "INSERT INTO checkins (user_key, local_date, kind, at_utc) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT (user_key, local_date) DO NOTHING",
                         (user_key, day.isoformat(), kind, ts(now)),
                     )
-                    if cur.rowcount == 0 and kind == "done":
+                    if changed == 0 and kind == "done":
                         raise _AlreadyCheckedIn
         except _AlreadyCheckedIn:
             return False
@@ -312,12 +308,12 @@ class ReminderSQL:
 
     async def set_notice(self, user_key: str, notice: str | None) -> None:
         self._turns.drop(user_key)
-        await self._db.execute("UPDATE profiles SET pending_notice = ? WHERE user_key = ?", (notice, user_key))
+        await self.db.execute("UPDATE profiles SET pending_notice = ? WHERE user_key = ?", (notice, user_key))
         if notice:
-            await self._db.execute(
-                "INSERT INTO profiles (user_key, pending_notice, updated_at) VALUES (?, ?, datetime('now')) "
+            await self.db.execute(
+                "INSERT INTO profiles (user_key, pending_notice, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_key) DO NOTHING",
-                (user_key, notice),
+                (user_key, notice, ts(datetime.now(UTC))),
             )
 
 

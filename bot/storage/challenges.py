@@ -1,4 +1,4 @@
-"""Group-challenge queries for the SQLite repository (portable SQL: PostgreSQL runs it unchanged).
+"""Group challenges: members, check-ins and the post log (portable SQL: SQLite and PostgreSQL alike).
 
 - One active challenge per channel: a partial UNIQUE index, so two organisers starting at once get one.
 - A check-in is one INSERT guarded by the (challenge, member, day) primary key, and the member's
@@ -15,7 +15,8 @@ from typing import Any
 
 from bot.core.ports import Challenge, ChallengeNumbers, ChallengePost, Participant, PostPlan
 from bot.storage.claims import new_token, owner_gone
-from bot.storage.sqlite_reminders import parse_ts, ts
+from bot.storage.database import Database
+from bot.storage.reminders import parse_ts, ts
 
 _CHALLENGE_COLUMNS = (
     "id, platform, space, channel, name, days, local_time, timezone, level, start_date, status, organiser_key, "
@@ -64,15 +65,14 @@ def _participant(row: Any) -> Participant:
 
 
 class ChallengeSQL:
-    """Mixed into SQLiteRepository; uses its connection (self._db) and transaction()."""
+    """Mixed into Repository, which provides the database (self.db)."""
 
-    _db: Any
-    transaction: Any
+    db: Database
 
     # -- challenges -------------------------------------------------------------------------
 
     async def add_challenge(self, c: Challenge, now: datetime) -> Challenge | None:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "INSERT INTO challenges (platform, space, channel, name, days, local_time, timezone, level, start_date, "
             "status, organiser_key, organiser_chat, next_post_day, next_post_utc, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) "
@@ -100,14 +100,12 @@ class ChallengeSQL:
         return await self.get_challenge(rows[0][0])
 
     async def get_challenge(self, challenge_id: int) -> Challenge | None:
-        rows = await self._db.execute_fetchall(
-            f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE id = ?", (challenge_id,)
-        )
+        rows = await self.db.fetch(f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE id = ?", (challenge_id,))
         return _challenge(rows[0]) if rows else None
 
     async def challenges_in(self, platform: str, space: str, limit: int = 20) -> list[Challenge]:
         """The space's challenges, running ones first, then the most recent."""
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE platform = ? AND space = ? "
             "ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END, id DESC LIMIT ?",
             (platform, space, limit),
@@ -116,7 +114,7 @@ class ChallengeSQL:
 
     async def challenges_joined(self, platform: str, user_key: str) -> list[Challenge]:
         cols = ", ".join(f"c.{col.strip()}" for col in _CHALLENGE_COLUMNS.split(","))
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {cols} FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id "
             "WHERE p.user_key = ? AND p.status = 'in' AND c.platform = ? "
             "ORDER BY CASE WHEN c.status = 'active' THEN 0 ELSE 1 END, c.id DESC LIMIT 20",
@@ -128,20 +126,20 @@ class ChallengeSQL:
         self, challenge_id: int, expected: str, status: str, final_day: int | None, now: datetime
     ) -> bool:
         """Compare-and-set the status (an ended or stopped challenge has no next post)."""
-        cur = await self._db.execute(
+        changed = await self.db.execute(
             "UPDATE challenges SET status = ?, final_day = COALESCE(?, final_day), "
             "next_post_utc = CASE WHEN ? = 'active' THEN next_post_utc ELSE NULL END, updated_at = ? "
             "WHERE id = ? AND status = ?",
             (status, final_day, status, ts(now), challenge_id, expected),
         )
-        return cur.rowcount == 1
+        return changed == 1
 
-    async def forget_organiser(self, db: Any, user_key: str) -> int:
+    @staticmethod
+    async def forget_organiser(db: Database, user_key: str) -> int:
         """The challenge keeps running for everyone else; who organised it is forgotten."""
-        cur = await db.execute(
+        return await db.execute(
             "UPDATE challenges SET organiser_key = NULL, organiser_chat = NULL WHERE organiser_key = ?", (user_key,)
         )
-        return cur.rowcount
 
     # -- members ----------------------------------------------------------------------------
 
@@ -149,8 +147,8 @@ class ChallengeSQL:
         self, challenge_id: int, user_key: str, display_name: str, joined_day: int, now: datetime
     ) -> str:
         """'joined', 'rejoined' (had left; their days are kept) or 'already'."""
-        async with self.transaction() as db:
-            rows = await db.execute_fetchall(
+        async with self.db.transaction() as db:
+            rows = await db.fetch(
                 "SELECT status FROM challenge_participants WHERE challenge_id = ? AND user_key = ?",
                 (challenge_id, user_key),
             )
@@ -171,15 +169,15 @@ class ChallengeSQL:
             return "joined"
 
     async def leave_challenge(self, challenge_id: int, user_key: str, now: datetime) -> bool:
-        cur = await self._db.execute(
+        changed = await self.db.execute(
             "UPDATE challenge_participants SET status = 'left' WHERE challenge_id = ? AND user_key = ? "
             "AND status = 'in'",
             (challenge_id, user_key),
         )
-        return cur.rowcount == 1
+        return changed == 1
 
     async def get_participant(self, challenge_id: int, user_key: str) -> Participant | None:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {_PARTICIPANT_COLUMNS} FROM challenge_participants WHERE challenge_id = ? AND user_key = ?",
             (challenge_id, user_key),
         )
@@ -194,19 +192,19 @@ class ChallengeSQL:
         insert that won updates the aggregates, so they always match the rows.
         """
         stamp = ts(now)
-        async with self.transaction() as db:
-            cur = await db.execute(
+        async with self.db.transaction() as db:
+            changed = await db.execute(
                 "INSERT INTO challenge_participants (challenge_id, user_key, display_name, status, joined_day, "
                 "joined_at, reached_at) VALUES (?, ?, ?, 'in', ?, ?, ?) ON CONFLICT DO NOTHING",
                 (challenge_id, user_key, display_name, joined_day, stamp, stamp),
             )
-            joined = cur.rowcount == 1
-            cur = await db.execute(
+            joined = changed == 1
+            changed = await db.execute(
                 "INSERT INTO challenge_checkins (challenge_id, user_key, day, at_utc) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 (challenge_id, user_key, day, stamp),
             )
-            counted = cur.rowcount == 1
+            counted = changed == 1
             if counted:
                 await db.execute(
                     "UPDATE challenge_participants SET status = 'in', display_name = ?, days_done = days_done + 1, "
@@ -221,7 +219,7 @@ class ChallengeSQL:
                     "WHERE challenge_id = ? AND user_key = ? AND streak > best_streak",
                     (challenge_id, user_key),
                 )
-            rows = await db.execute_fetchall(
+            rows = await db.fetch(
                 f"SELECT {_PARTICIPANT_COLUMNS} FROM challenge_participants WHERE challenge_id = ? AND user_key = ?",
                 (challenge_id, user_key),
             )
@@ -231,7 +229,7 @@ class ChallengeSQL:
 
     async def leaderboard(self, challenge_id: int, limit: int) -> list[Participant]:
         """Most days first; a tie goes to whoever reached that count first (then by key, so order is total)."""
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {_PARTICIPANT_COLUMNS} FROM challenge_participants WHERE challenge_id = ? AND status = 'in' "
             f"ORDER BY {_RANK_ORDER} LIMIT ?",
             (challenge_id, limit),
@@ -240,7 +238,7 @@ class ChallengeSQL:
 
     async def participant_rank(self, p: Participant) -> int:
         reached = ts(p.reached_at)
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT COUNT(*) FROM challenge_participants WHERE challenge_id = ? AND status = 'in' AND "
             "(days_done > ? OR (days_done = ? AND (reached_at < ? OR (reached_at = ? AND user_key < ?))))",
             (p.challenge_id, p.days_done, p.days_done, reached, reached, p.user_key),
@@ -248,13 +246,13 @@ class ChallengeSQL:
         return rows[0][0] + 1
 
     async def member_count(self, challenge_id: int) -> int:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT COUNT(*) FROM challenge_participants WHERE challenge_id = ? AND status = 'in'", (challenge_id,)
         )
         return rows[0][0]
 
     async def challenge_numbers(self, challenge_id: int, day: int, finish_days: int) -> ChallengeNumbers:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT COUNT(*), "
             "COALESCE(SUM(CASE WHEN joined_day <= ? THEN 1 ELSE 0 END), 0), "
             "COALESCE(SUM(CASE WHEN days_done >= ? THEN 1 ELSE 0 END), 0), "
@@ -264,13 +262,13 @@ class ChallengeSQL:
             (day, finish_days, day, day, challenge_id),
         )
         participants, eligible, perfect, days_done, possible = rows[0]
-        done = await self._db.execute_fetchall(
+        done = await self.db.fetch(
             "SELECT COUNT(*) FROM challenge_checkins k JOIN challenge_participants p "
             "ON p.challenge_id = k.challenge_id AND p.user_key = k.user_key "
             "WHERE k.challenge_id = ? AND k.day = ? AND p.status = 'in'",
             (challenge_id, day),
         )
-        best = await self._db.execute_fetchall(
+        best = await self.db.fetch(
             f"SELECT {_PARTICIPANT_COLUMNS} FROM challenge_participants WHERE challenge_id = ? AND status = 'in' "
             "AND best_streak > 0 ORDER BY best_streak DESC, reached_at, user_key LIMIT 1",
             (challenge_id,),
@@ -280,7 +278,7 @@ class ChallengeSQL:
         )
 
     async def finishers(self, challenge_id: int, min_days: int, limit: int) -> list[Participant]:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {_PARTICIPANT_COLUMNS} FROM challenge_participants WHERE challenge_id = ? AND status = 'in' "
             f"AND days_done >= ? ORDER BY {_RANK_ORDER} LIMIT ?",
             (challenge_id, min_days, limit),
@@ -290,7 +288,7 @@ class ChallengeSQL:
     # -- posts ------------------------------------------------------------------------------
 
     async def due_challenges(self, now: datetime, limit: int) -> list[Challenge]:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE next_post_utc <= ? AND status = 'active' "
             "ORDER BY next_post_utc LIMIT ?",
             (ts(now), limit),
@@ -307,10 +305,10 @@ class ChallengeSQL:
             return {}
         token = new_token()
         stamp = ts(now)
-        async with self.transaction() as db:
+        async with self.db.transaction() as db:
             for plan in plans:
                 c = plan.challenge
-                cur = await db.execute(
+                changed = await db.execute(
                     "UPDATE challenges SET next_post_day = ?, next_post_utc = ?, status = ?, "
                     "final_day = CASE WHEN ? = 'active' THEN final_day ELSE ? END, updated_at = ? "
                     "WHERE id = ? AND next_post_day = ? AND status = 'active'",
@@ -325,7 +323,7 @@ class ChallengeSQL:
                         c.next_post_day,
                     ),
                 )
-                if cur.rowcount != 1:
+                if changed != 1:
                     continue  # another process moved it on first: that process posts
                 await db.executemany(
                     "INSERT INTO challenge_posts (challenge_id, day, kind, scheduled_utc, status, claimed_at) "
@@ -337,7 +335,7 @@ class ChallengeSQL:
                     "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (challenge_id, day, kind) DO NOTHING",
                     (c.id, plan.day, plan.kind, ts(plan.scheduled), plan.status, stamp, token),
                 )
-            rows = await db.execute_fetchall(
+            rows = await db.fetch(
                 "SELECT id, challenge_id FROM challenge_posts WHERE claim_token = ? AND status = 'claimed'", (token,)
             )
         return {challenge_id: post_id for post_id, challenge_id in rows}
@@ -346,7 +344,7 @@ class ChallengeSQL:
         self, post_id: int, status: str, error: str | None, now: datetime, retry_at: datetime | None = None
     ) -> None:
         """Record an attempt's outcome; a RETRY keeps the time of its next attempt in claimed_at."""
-        await self._db.execute(
+        await self.db.execute(
             "UPDATE challenge_posts SET status = ?, attempts = attempts + 1, error = ?, finished_at = ?, "
             "claimed_at = COALESCE(?, claimed_at) WHERE id = ?",
             (status, (error or "")[:300] or None, ts(now), ts(retry_at), post_id),
@@ -356,7 +354,7 @@ class ChallengeSQL:
         """Posts to try again: RETRY outcomes whose backoff is over (their claimed_at is the time of the next
         attempt), and claims never finished: older than the lease, or their process is gone (a crash, a kill -9:
         taken over at once on restart)."""
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT id, challenge_id, day, kind, scheduled_utc, status, attempts, claimed_at, claim_token "
             "FROM challenge_posts WHERE status = 'retry' AND claimed_at <= ? "
             "UNION ALL SELECT id, challenge_id, day, kind, scheduled_utc, status, attempts, claimed_at, claim_token "
@@ -373,22 +371,22 @@ class ChallengeSQL:
     async def reclaim_post(self, post: ChallengePost, now: datetime) -> bool:
         """Take a post over for another attempt; compare-and-set so only one process does. A claim that was
         never finished (its process died) counts as an attempt. The new token names this process."""
-        cur = await self._db.execute(
+        changed = await self.db.execute(
             "UPDATE challenge_posts SET status = 'claimed', claimed_at = ?, claim_token = ?, "
             "attempts = attempts + CASE WHEN status = 'claimed' THEN 1 ELSE 0 END "
             "WHERE id = ? AND status = ? AND attempts = ? AND claimed_at = ?",
             (ts(now), new_token(), post.id, post.status, post.attempts, ts(post.claimed_at)),
         )
-        return cur.rowcount == 1
+        return changed == 1
 
     async def give_up_post(self, post: ChallengePost, status: str, now: datetime) -> None:
-        await self._db.execute(
+        await self.db.execute(
             "UPDATE challenge_posts SET status = ?, finished_at = ? WHERE id = ? AND status = ? AND claimed_at = ?",
             (status, ts(now), post.id, post.status, ts(post.claimed_at)),
         )
 
     async def post_counts(self, challenge_id: int) -> dict[tuple[int, str], str]:
-        rows = await self._db.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT day, kind, status FROM challenge_posts WHERE challenge_id = ?", (challenge_id,)
         )
         return {(day, kind): status for day, kind, status in rows}
