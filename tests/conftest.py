@@ -1,4 +1,8 @@
-"""Shared fixtures: the real content, the real coach, on a throwaway SQLite file per test."""
+"""Shared fixtures: the real content, the real coach, on a throwaway database per test.
+
+The database is a SQLite file, unless a test module sets `BOTH_BACKENDS = True`: then each of its tests that
+uses the repository runs twice, on SQLite and on a real PostgreSQL server (tests/pg_server.py) with a fresh
+database per test. That is the storage contract suite (docs/scale-out.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import pytest
 from bot.app import build_knowledge
 from bot.core.coach import Coach
 from bot.core.messages import Incoming, Reply
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
+from tests import pg_server
 
 # Fake platform servers live on 127.0.0.1: never send their traffic through a proxy.
 os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
@@ -27,9 +32,38 @@ def content(knowledge_pair):
     return knowledge_pair[0]
 
 
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_BACKENDS", False):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"])
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the whole run (about half a second to start); skipped with the reason when
+    this machine cannot run one."""
+    reason = pg_server.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = pg_server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def repo(tmp_path):
-    repo = await SQLiteRepository.open(tmp_path / "test.db")
+def backend():
+    return "sqlite"
+
+
+@pytest.fixture
+def db_url(request, tmp_path, backend):
+    if backend == "sqlite":
+        return str(tmp_path / "test.db")
+    return request.getfixturevalue("postgres").database()
+
+
+@pytest.fixture
+async def repo(db_url):
+    repo = await SqlRepository.open(db_url)
     yield repo
     await repo.close()
 

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from bot.core.coach import Coach
 from bot.core.messages import Incoming, Reply
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
+
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
 
 MAX_REPLY_CHARS = 1500
 USER = "test:alice"  # the `chat` fixture's user key
@@ -236,8 +238,7 @@ async def test_sql_looking_text_leaves_the_users_table_intact(chat, coach, repo,
     assert (await repo.count_rows(USER))["users"] == 1
     assert (await repo.count_rows("test:bob"))["users"] == 1
     assert (await repo.count_rows(f"test:{tables}"))["users"] == 1
-    async with repo._db.execute("SELECT COUNT(*) FROM users") as cur:
-        assert (await cur.fetchone())[0] == 3
+    assert (await repo.db.fetch("SELECT COUNT(*) FROM users"))[0][0] == 3
     assert (await repo.get_profile(USER)).goal == "knee"
 
 
@@ -326,7 +327,7 @@ class SyncCoach:
 
     def __init__(self, knowledge_pair) -> None:
         self.loop = asyncio.new_event_loop()
-        self.repo = self.loop.run_until_complete(SQLiteRepository.open(":memory:"))
+        self.repo = self.loop.run_until_complete(SqlRepository.open(":memory:"))
         content, knowledge = knowledge_pair
         self.coach = Coach(content, knowledge, self.repo)
         self.error = content.messages["error"]

@@ -17,9 +17,10 @@ from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, RETRY, SENT, SendResult, Target
 from bot.core.messages import MAX_BUTTON_DATA, Incoming, Reply
 from bot.scheduling import together
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 from tests.conftest import FakeClock
 
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
 BERLIN = ZoneInfo("Europe/Berlin")
 LA = ZoneInfo("America/Los_Angeles")
 START = 'name="Hip week" days=7 time=07:00 timezone=Europe/Berlin'
@@ -278,7 +279,7 @@ async def test_double_click_counts_once(world):
     assert sum("Day 1 of 7 done" in t for t in texts) == 1
     assert sum("already checked in" in t for t in texts) == 4
     # and from a second process on the same database at the same moment
-    other = await SQLiteRepository.open(world.repo.path)
+    other = await SqlRepository.open(world.repo.url)
     try:
         engine = Challenges(world.content, other)
         coach2 = Coach(world.content, world.knowledge, other, world.clock, challenges=engine)
@@ -290,7 +291,7 @@ async def test_double_click_counts_once(world):
         await other.close()
     member = await world.repo.get_participant(c.id, "test:dora")
     assert (member.days_done, member.streak) == (2, 2)
-    rows = await world.repo._db.execute_fetchall("SELECT COUNT(*) FROM challenge_checkins")
+    rows = await world.repo.db.fetch("SELECT COUNT(*) FROM challenge_checkins")
     assert rows[0][0] == 2
 
 
@@ -308,7 +309,7 @@ async def test_grace_hour_catches_up_yesterday_but_not_later(world):
     world.clock.now = utc(2026, 11, 30, 0, 30)  # 01:30 Berlin on day 5: the grace hour is over
     await fin.cmd("done")
     assert "Day 5 of 7 done" in fin.text()
-    days = await world.repo._db.execute_fetchall(
+    days = await world.repo.db.fetch(
         "SELECT user_key, day FROM challenge_checkins WHERE challenge_id = ? ORDER BY user_key, day", (c.id,)
     )
     assert [tuple(d) for d in days] == [("test:eve", 1), ("test:eve", 2), ("test:eve", 3), ("test:fin", 5)]
@@ -509,7 +510,7 @@ async def test_posts_never_go_twice(world):
     assert await world.at(due) == 0
     assert await world.at(due + timedelta(minutes=1)) == 0
     # two processes, two engines, one database, the same minute
-    other = await SQLiteRepository.open(world.repo.path)
+    other = await SqlRepository.open(world.repo.url)
     try:
         second = Challenges(world.content, other, {"test": world.sender})
         world.clock.now = utc(2026, 11, 27, 6)
@@ -602,7 +603,7 @@ async def test_a_claim_whose_process_is_gone_is_taken_over_at_once_not_after_the
     assert await world.repo.claim_challenge_posts([plan], now)
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = f"{socket.gethostname()}/{int(ended.stdout)}/run/abcd"  # the claim of a process killed with -9
-    await world.repo._db.execute("UPDATE challenge_posts SET claim_token = ?", (dead,))
+    await world.repo.db.execute("UPDATE challenge_posts SET claim_token = ?", (dead,))
     assert await world.at(now + timedelta(minutes=1)) == 1  # a restart sends it now, not 5 minutes later
     assert await world.at(now + timedelta(minutes=7)) == 0  # and only once: the new claim names this process
     assert (await world.repo.post_counts(c.id))[(1, "daily")] == "sent"
@@ -611,7 +612,7 @@ async def test_a_claim_whose_process_is_gone_is_taken_over_at_once_not_after_the
 async def test_a_restart_continues_from_the_database(world):
     _, c = await started(world)
     assert await world.at(utc(2026, 11, 26, 6)) == 1
-    repo = await SQLiteRepository.open(world.repo.path)  # the new process: its own connection and engine
+    repo = await SqlRepository.open(world.repo.url)  # the new process: its own connection and engine
     try:
         restarted = Challenges(world.content, repo, {"test": world.sender})
         assert await world.at(utc(2026, 11, 26, 6, 1), restarted) == 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bot.core.coach import Coach, Thresholds
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 from tests.conftest import Chat
+
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
 
 
 async def test_knee_pain_conversation_screens_then_offers_a_routine(chat):
@@ -63,11 +65,11 @@ async def test_routine_by_text_and_stop(chat):
 
 async def test_routine_buttons_survive_a_restart(knowledge_pair, tmp_path, clock):
     content, knowledge = knowledge_pair
-    repo = await SQLiteRepository.open(tmp_path / "a.db")
+    repo = await SqlRepository.open(tmp_path / "a.db")
     chat = Chat(Coach(content, knowledge, repo, clock))
     await chat.say("routine")
     await repo.close()
-    repo = await SQLiteRepository.open(tmp_path / "a.db")  # a new process on the same file
+    repo = await SqlRepository.open(tmp_path / "a.db")  # a new process on the same file
     chat.coach = Coach(content, knowledge, repo, clock)
     replies = await chat.press("Next")
     assert "Step 2 of" in replies[0].text and replies[0].edit
@@ -78,10 +80,10 @@ async def test_routine_buttons_survive_a_restart(knowledge_pair, tmp_path, clock
 
 async def test_screening_survives_a_restart(knowledge_pair, tmp_path, clock):
     content, knowledge = knowledge_pair
-    repo = await SQLiteRepository.open(tmp_path / "b.db")
+    repo = await SqlRepository.open(tmp_path / "b.db")
     await Chat(Coach(content, knowledge, repo, clock)).say("my knee hurts")
     await repo.close()
-    repo = await SQLiteRepository.open(tmp_path / "b.db")
+    repo = await SqlRepository.open(tmp_path / "b.db")
     chat = Chat(Coach(content, knowledge, repo, clock))
     await chat.say("dull")
     assert "injury" in chat.text().lower()

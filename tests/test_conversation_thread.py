@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.core.coach import main_topic
 from tests.eval.run import load_eval
 
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
+
 
 async def test_routine_command_keeps_the_minutes_asked_for(chat):
     replies = await chat.command("routine", "knee beginner 5")

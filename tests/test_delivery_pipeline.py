@@ -16,6 +16,8 @@ from bot.core.messages import Incoming, Reply
 from bot.core.ports import Profile
 from bot.core.router import Call
 
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
+
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)

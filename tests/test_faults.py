@@ -332,5 +332,5 @@ async def test_database_locked_for_5_s_answers_wait_and_nothing_is_lost(telegram
         assert 4.0 <= waited < 9.0, waited  # the answer waited for the lock (busy_timeout 10 s), then came
         sent = await bot.say("/reminders")
         assert "07:30" in sent[0]["plain_text"]
-        rows = await bot.app.repo._db.execute_fetchall("PRAGMA integrity_check")
+        rows = await bot.app.repo.db.fetch("PRAGMA integrity_check")
         assert rows[0][0] == "ok"

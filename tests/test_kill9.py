@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.ports import Reminder
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_discord_e2e import text_of
@@ -30,7 +30,7 @@ MAX_IN_FLIGHT = 16  # the dispatcher's bound on sends in flight at once (Dispatc
 
 
 async def seed(path: Path, fire: datetime, platform: str) -> None:
-    repo = await SQLiteRepository.open(path)
+    repo = await SqlRepository.open(path)
     try:
         before = fire - timedelta(days=1)
         at = fire.time().replace(second=0, microsecond=0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.core.ports import Reminder
 from bot.storage.migrations import MIGRATIONS
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
@@ -32,7 +32,7 @@ def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 async def make_db(path: Path, zone: str = "Europe/Berlin") -> None:
-    repo = await SQLiteRepository.open(path)
+    repo = await SqlRepository.open(path)
     await repo.begin_turn("telegram:1", "Al", NOW)
     await repo.add_reminder(Reminder(0, "telegram:1", "telegram", "1", time(7, 30), frozenset(range(7)), zone), NOW)
     await repo.close()
@@ -97,7 +97,7 @@ async def test_check_finds_an_unknown_stored_time_zone_and_a_pending_migration(t
 async def test_backup_is_a_consistent_copy_while_the_bot_keeps_writing(tmp_path):
     db = tmp_path / "live.db"
     await make_db(db)
-    repo = await SQLiteRepository.open(db)
+    repo = await SqlRepository.open(db)
     writing = True
 
     async def keep_writing() -> int:

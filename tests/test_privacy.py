@@ -11,6 +11,8 @@ from bot.core.messages import Incoming
 from tests.conftest import FakeClock
 from tests.test_reminders import RecordingSender
 
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
+
 SPACE, CHANNEL = "guild-1", "chan-1"
 
 

@@ -25,7 +25,7 @@ from bot.adapters.terminal import to_incoming
 from bot.core.coach import Coach, main_topic, worst_safety
 from bot.core.commands import load_commands
 from bot.core.messages import MAX_BUTTON_DATA, Button, Incoming, Reply
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 from tests.conftest import FakeClock
 from tests.eval.run import load_eval
 
@@ -281,7 +281,7 @@ class World:
 
     def __init__(self, knowledge_pair, path) -> None:
         self.loop = asyncio.new_event_loop()
-        self.repo = self.run(SQLiteRepository.open(path))
+        self.repo = self.run(SqlRepository.open(path))
         content, knowledge = knowledge_pair
         self.coach = Coach(content, knowledge, self.repo, FakeClock(NOW))
         self.error = content.messages["error"]

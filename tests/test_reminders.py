@@ -13,9 +13,10 @@ from bot.core.coach import Coach
 from bot.core.delivery import BLOCKED, RETRY, SENT, UNAVAILABLE, Dispatcher, SendResult, Target
 from bot.core.localtime import fire_instant, next_fire
 from bot.core.reminders import Reminders
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 from tests.conftest import Chat, FakeClock
 
+BOTH_BACKENDS = True  # tests/conftest.py: each test runs on SQLite and on PostgreSQL
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -192,11 +193,11 @@ async def test_long_downtime_sends_only_the_latest_due_one(world):
     assert await world.at(utc(2026, 4, 2, 6, 1)) == 0
 
 
-async def test_two_schedulers_on_one_file_send_once(knowledge_pair, tmp_path):
+async def test_two_schedulers_on_one_database_send_once(knowledge_pair, db_url):
     content, knowledge = knowledge_pair
     clock = FakeClock(utc(2026, 3, 27, 12))
-    repo_a = await SQLiteRepository.open(tmp_path / "shared.db")
-    repo_b = await SQLiteRepository.open(tmp_path / "shared.db")
+    repo_a = await SqlRepository.open(db_url)
+    repo_b = await SqlRepository.open(db_url)
     sender = RecordingSender()
     a = Reminders(content, repo_a, Dispatcher({"test": sender}, repo_a, clock))
     b = Reminders(content, repo_b, Dispatcher({"test": sender}, repo_b, clock))

@@ -1,4 +1,4 @@
-"""SQLite storage: migrations, settings a bot needs, and the per-turn read."""
+"""Storage on both backends: migrations, the per-turn read, forgetting; SQLite's own settings."""
 
 from __future__ import annotations
 
@@ -7,38 +7,38 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.ports import Profile
 from bot.storage.migrations import MIGRATIONS
-from bot.storage.sqlite import SQLiteRepository
+from bot.storage.repository import SqlRepository
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+BOTH_BACKENDS = True  # tests/conftest.py: every test using db_url or repo runs on SQLite and PostgreSQL
 
 
-async def test_migrations_apply_once_and_reopen_cleanly(tmp_path):
-    path = tmp_path / "m.db"
-    repo = await SQLiteRepository.open(path)
+async def test_migrations_apply_once_and_reopen_cleanly(db_url):
+    path = db_url
+    repo = await SqlRepository.open(path)
     assert await repo.schema_version() == MIGRATIONS[-1][0]
     await repo.begin_turn("t:1", "One", NOW)
     await repo.close()
-    repo = await SQLiteRepository.open(path)  # second start: nothing re-applied, data kept
+    repo = await SqlRepository.open(path)  # second start: nothing re-applied, data kept
     first, _, _ = await repo.begin_turn("t:1", "One", NOW)
     assert first is False
     await repo.close()
 
 
-async def test_two_processes_starting_together_migrate_once(tmp_path):
-    path = tmp_path / "race.db"
-    repos = await asyncio.gather(*(SQLiteRepository.open(path) for _ in range(3)))
+async def test_two_processes_starting_together_migrate_once(db_url):
+    path = db_url
+    repos = await asyncio.gather(*(SqlRepository.open(path) for _ in range(3)))
     assert {await r.schema_version() for r in repos} == {MIGRATIONS[-1][0]}
     for r in repos:
         await r.close()
 
 
-async def test_sqlite_is_tuned_for_a_bot(repo):
-    async with repo._db.execute("PRAGMA journal_mode") as cur:
-        assert (await cur.fetchone())[0] == "wal"
-    async with repo._db.execute("PRAGMA foreign_keys") as cur:
-        assert (await cur.fetchone())[0] == 1
-    async with repo._db.execute("PRAGMA busy_timeout") as cur:
-        assert (await cur.fetchone())[0] >= 5000
+async def test_sqlite_is_tuned_for_a_bot(tmp_path):
+    repo = await SqlRepository.open(tmp_path / "tuned.db")
+    assert (await repo.db.fetch("PRAGMA journal_mode"))[0][0] == "wal"
+    assert (await repo.db.fetch("PRAGMA foreign_keys"))[0][0] == 1
+    assert (await repo.db.fetch("PRAGMA busy_timeout"))[0][0] >= 5000
+    await repo.close()
 
 
 async def test_begin_turn_reports_first_contact_and_loads_profile_and_state(repo):
