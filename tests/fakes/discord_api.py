@@ -396,13 +396,14 @@ class FakeDiscord:
         self._wakeup = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.middlewares: list = []  # aiohttp middlewares around every request (tests/fakes/limited_servers.py)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def start(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 (any free port, or the given one: a platform coming back where it was)."""
         self._wakeup = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=self.middlewares)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/gateway/", self._gateway)
         app.router.add_route("*", "/{tail:.*}", self._http)
