@@ -46,6 +46,7 @@ from tests.fakes.telegram_api import FakeTelegram
 HOST = "127.0.0.1"
 REMINDER = "Time for your hips"  # the first line of every daily reminder (content/messages)
 _WORKER = re.compile(r"^/(w\d+)(/.*)$")
+_MESSAGE_CREATE = re.compile(r"^/api/v\d+/channels/\d+/messages$")
 _TELEGRAM_METERED = re.compile(r"^(send(?!chataction)\w+|edit\w+|copymessage|forwardmessage)$")
 
 
@@ -66,10 +67,12 @@ class Meter:
     limit: float  # requests per rolling second; 0 = unlimited
     accepted: deque = field(default_factory=deque)  # monotonic times within the last second
     attempts: list = field(default_factory=list)  # every metered request's time (for the busiest second)
-    sent_at: list = field(default_factory=list)  # every accepted request's time
+    admitted: list = field(default_factory=list)  # every accepted request's time of arrival
+    sent_at: list = field(default_factory=list)  # every carried-out request's time of completion
     by_worker: Counter = field(default_factory=Counter)  # accepted per worker
     refused_by_worker: Counter = field(default_factory=Counter)
     too_many: int = 0
+    messages_by_worker: Counter = field(default_factory=Counter)  # messages created (Discord: not DM opens)
 
     def admit(self, worker: str) -> float | None:
         """None when the request may go through; else the seconds until the rolling second has room."""
@@ -82,6 +85,7 @@ class Meter:
             self.refused_by_worker[worker] += 1
             return self.accepted[0] + 1.0 - now
         self.accepted.append(now)
+        self.admitted.append(now)
         return None
 
     def done(self, worker: str, ok: bool) -> None:
@@ -95,9 +99,10 @@ class Meter:
             "accepted": len(self.sent_at),
             "too_many": self.too_many,
             "max_attempts_per_second": busiest_second(self.attempts),
-            "max_sent_per_second": busiest_second(self.sent_at),
+            "max_sent_per_second": busiest_second(self.admitted),
             "by_worker": dict(self.by_worker),
             "refused_by_worker": dict(self.refused_by_worker),
+            "messages_by_worker": dict(self.messages_by_worker),
             "first_at": self.sent_at[0] if self.sent_at else None,
             "last_at": self.sent_at[-1] if self.sent_at else None,
         }
@@ -143,6 +148,8 @@ class Limited:
             return web.json_response(body, status=429)
         response = await handler(request)
         self.telegram_meter.done(worker, response.status == 200)
+        if response.status == 200 and method.startswith("send"):
+            self.telegram_meter.messages_by_worker[worker] += 1
         if response.status == 200 and method == "sendmessage":
             chat = json.loads(response.body)["result"]["chat"]["id"]
             asked = self.said.pop(chat, None)
@@ -169,6 +176,8 @@ class Limited:
             return web.Response(status=429, body=json.dumps(body).encode(), headers=headers)
         response = await handler(request)
         self.discord_meter.done(worker, 200 <= response.status < 300)
+        if response.status == 200 and request.method == "POST" and _MESSAGE_CREATE.match(request.path):
+            self.discord_meter.messages_by_worker[worker] += 1
         return response
 
     # -- control API -----------------------------------------------------------------------------------------
