@@ -65,7 +65,7 @@ class Running:
         self.adapter.guild_ready_timeout = 0.1
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(serve(self.app, self.adapters, self.stop))
-        await self.fake.wait_for(lambda: self.adapter.connected, what="the Discord client to be ready")
+        await self.fake.wait_for(lambda: self.adapter.receiving, what="the Discord client to be ready")
         return self
 
     async def __aexit__(self, *exc) -> None:
