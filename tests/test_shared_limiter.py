@@ -220,3 +220,90 @@ async def test_control_four_per_process_limiters_get_429s():
         seen = await fan_out_with_questions(fake, senders, per_process=30)
     print("control:", seen)
     assert seen["refused"] > 0 and seen["most_attempts_in_a_second"] > LIMIT, seen
+
+
+# -- Discord: the sender's messages take the shared slots, answers in chat first ---------------------------------
+
+
+class RecordingChannel:
+    def __init__(self, log: list[float], refuse: list[Exception]) -> None:
+        self.log, self.refuse = log, refuse
+
+    async def send(self, **kwargs) -> None:
+        if self.refuse:
+            raise self.refuse.pop()
+        self.log.append(time.monotonic())
+
+
+class StubClient:
+    """Stands in for discord.py's client at the edge the sender uses: a DM channel per person."""
+
+    def __init__(self, log: list[float], refuse: list[Exception]) -> None:
+        self.channel = RecordingChannel(log, refuse)
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def create_dm(self, _user) -> RecordingChannel:
+        return self.channel
+
+
+async def test_discord_senders_in_four_processes_keep_to_one_rate_and_a_rate_limit_pauses_all(postgres):
+    from types import SimpleNamespace
+
+    import discord
+
+    from bot.adapters.discord_replies import DiscordSender
+    from bot.core.delivery import RETRY, SENT, Target
+    from bot.core.messages import Reply
+
+    url = postgres.database()
+    await (await SqlRepository.open(url)).close()
+    databases = [await open_database(url) for _ in range(PROCESSES)]
+    sent: list[float] = []
+    refuse: list[Exception] = [discord.RateLimited(1.0)]
+    senders = []
+    for db in databases:
+        adapter = SimpleNamespace(client=StubClient(sent, refuse))
+        senders.append(DiscordSender(adapter, rate_limit=20.0, shared=SqlRateLimits(db)))
+    try:
+        first = await senders[0].send(Target("discord", "42", "discord:42"), [Reply("hello")])  # the fake says 429 once
+        assert first.status == RETRY and first.retry_after == 1.0
+        await asyncio.sleep(0.05)  # the pause reaches the database
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(
+                s.send(Target("discord", str(100 + i), f"discord:{100 + i}"), [Reply("time to stretch")])
+                for s in senders
+                for i in range(15)
+            )
+        )
+    finally:
+        for db in databases:
+            await db.close()
+    assert all(r.status == SENT for r in results) and len(sent) == 60
+    assert min(sent) - started > 0.8  # every process waited out the one 429
+    print("discord: most in a second", most_in_a_second(sent), "over", round(max(sent) - min(sent), 2), "s")
+    assert most_in_a_second(sent) <= 21 and max(sent) - min(sent) >= 2.7  # 60 at 20/s: about 3 s, never faster
+
+
+async def test_on_postgresql_both_platforms_get_the_shared_store_and_on_sqlite_their_own_limiters(db_url, backend):
+    from types import SimpleNamespace
+
+    from bot.adapters.telegram_limiter import Slots
+    from bot.app import make_adapters
+    from bot.config import Settings
+    from bot.core.commands import load_commands
+
+    repo = await SqlRepository.open(db_url)
+    app = SimpleNamespace(repo=repo, coach=None, commands=load_commands(), texts=None)
+    settings = Settings.lenient({"TELEGRAM_BOT_TOKEN": "123456:wiring-test", "DISCORD_BOT_TOKEN": "d.wiring.test"})
+    try:
+        telegram, discord_adapter = make_adapters(app, settings)
+    finally:
+        await repo.close()
+    slots = telegram.application.bot.rate_limiter.slots
+    if backend == "postgresql":
+        assert isinstance(slots, SharedSlots) and isinstance(discord_adapter.sender.slots, SharedSlots)
+    else:  # SQLite: one process, the in-process limiter exactly as before
+        assert type(slots) is Slots and discord_adapter.sender.slots is None
