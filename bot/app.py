@@ -28,6 +28,7 @@ from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
 from bot.roles import Election, election_for, hold_role
 from bot.scheduling import MinuteTicker, together
+from bot.storage.rate_limits import SqlRateLimits
 from bot.storage.repository import SqlRepository
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,8 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
     """One platform per token that is set. Imported lazily: the terminal needs neither library."""
     apply_library_switches()
     platforms: list[Platform] = []
+    # Several processes on PostgreSQL share each platform's rate through the database; SQLite: one process, own.
+    rate_store = SqlRateLimits(app.repo.db) if app.repo.backend == "postgresql" else None
     if settings.telegram_token:
         from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 
@@ -196,6 +199,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 commands=app.commands,
                 texts=app.texts,
                 turn_lock=app.repo.turn_lock,
+                rate_store=rate_store,
             )
         )
     if settings.discord_token:
@@ -212,6 +216,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 commands=app.commands,
                 texts=app.texts,
                 turn_lock=app.repo.turn_lock,
+                rate_store=rate_store,
             )
         )
     return platforms
