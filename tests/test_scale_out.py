@@ -119,7 +119,8 @@ def summary(stats: dict) -> str:
         f"per worker {t['messages_by_worker']}; "
         f"discord: {len(d['reminders_per_user'])} users, 429s {d['too_many']}, busiest second "
         f"{d['max_attempts_per_second']} requests / {d['max_sent_per_second']} accepted (limit {DISCORD_LIMIT}), "
-        f"messages per worker {d['messages_by_worker']}, nonce replays {d['nonce_replays']}"
+        f"messages per worker {d['messages_by_worker']}, nonce replays {d['nonce_replays']}, "
+        f"429s by route {t['refused_routes'] | d['refused_routes']}"
     )
 
 

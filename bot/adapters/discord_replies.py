@@ -155,6 +155,8 @@ class DiscordSender:
                 channel, owner = client.get_partial_messageable(int(target.chat_id)), None
             else:
                 owner = int(target.chat_id)
+                if self.slots is not None:  # opening a DM is a request of the global rate too
+                    await self.slots.take(bulk=True)
                 channel = await client.create_dm(discord.Object(id=owner))
             outs = [out for reply in replies for out in render(reply, owner)]
             for part, out in enumerate(outs):

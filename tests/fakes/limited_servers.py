@@ -46,6 +46,7 @@ from tests.fakes.telegram_api import FakeTelegram
 HOST = "127.0.0.1"
 REMINDER = "Time for your hips"  # the first line of every daily reminder (content/messages)
 _WORKER = re.compile(r"^/(w\d+)(/.*)$")
+_ID = re.compile(r"\d{4,}")
 _MESSAGE_CREATE = re.compile(r"^/api/v\d+/channels/\d+/messages$")
 _TELEGRAM_METERED = re.compile(r"^(send(?!chataction)\w+|edit\w+|copymessage|forwardmessage)$")
 
@@ -73,8 +74,9 @@ class Meter:
     refused_by_worker: Counter = field(default_factory=Counter)
     too_many: int = 0
     messages_by_worker: Counter = field(default_factory=Counter)  # messages created (Discord: not DM opens)
+    refused_routes: Counter = field(default_factory=Counter)  # "POST /channels/{id}/messages" -> 429s
 
-    def admit(self, worker: str) -> float | None:
+    def admit(self, worker: str, route: str = "") -> float | None:
         """None when the request may go through; else the seconds until the rolling second has room."""
         now = time.monotonic()
         self.attempts.append(now)
@@ -83,6 +85,7 @@ class Meter:
         if self.limit and len(self.accepted) >= self.limit:
             self.too_many += 1
             self.refused_by_worker[worker] += 1
+            self.refused_routes[route] += 1
             return self.accepted[0] + 1.0 - now
         self.accepted.append(now)
         self.admitted.append(now)
@@ -103,6 +106,7 @@ class Meter:
             "by_worker": dict(self.by_worker),
             "refused_by_worker": dict(self.refused_by_worker),
             "messages_by_worker": dict(self.messages_by_worker),
+            "refused_routes": dict(self.refused_routes),
             "first_at": self.sent_at[0] if self.sent_at else None,
             "last_at": self.sent_at[-1] if self.sent_at else None,
         }
@@ -136,7 +140,7 @@ class Limited:
         method = request.path.rpartition("/")[2].lower()
         if not request.path.startswith("/bot") or not _TELEGRAM_METERED.match(method):
             return await handler(request)
-        wait = self.telegram_meter.admit(worker)
+        wait = self.telegram_meter.admit(worker, method)
         if wait is not None:
             retry_after = max(1, math.ceil(wait))  # Telegram says whole seconds
             body = {
@@ -162,7 +166,7 @@ class Limited:
         worker, request = _strip_worker(request)
         if not request.path.startswith("/api/"):
             return await handler(request)  # the gateway's WebSocket and attachments are not metered
-        wait = self.discord_meter.admit(worker)
+        wait = self.discord_meter.admit(worker, f"{request.method} {_ID.sub('{id}', request.path)}")
         if wait is not None:
             body = {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": True}
             headers = {
