@@ -65,7 +65,15 @@ async def seed(url: str, fire: datetime) -> None:
 class Workers:
     """The bot processes, each with its own URLs at the fakes (so the fakes know who sent what)."""
 
-    def __init__(self, servers: LimitedServers, url: str, cwd: str, extra: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        servers: LimitedServers,
+        url: str,
+        cwd: str,
+        extra: dict[str, str] | None = None,
+        launcher: tuple[str, ...] | list[str] = ("-m", "bot"),
+    ) -> None:
+        self.launcher = list(launcher)
         self.servers = servers
         self.url = url
         self.cwd = cwd
@@ -77,7 +85,7 @@ class Workers:
         env.update({**self.servers.worker_env(name), **PACING, **self.extra, "HIPCOACH_DB": self.url})
         log = open(os.path.join(self.cwd, f"{name}.log"), "wb")  # noqa: SIM115 - the child holds it
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            sys.executable, *self.launcher, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
         )
         log.close()
         self.running[name] = process
@@ -124,7 +132,13 @@ def summary(stats: dict) -> str:
     )
 
 
-async def fan_out(postgres, tmp_path, extra: dict[str, str] | None = None, kill_after: int | None = None):
+async def fan_out(
+    postgres,
+    tmp_path,
+    extra: dict[str, str] | None = None,
+    kill_after: int | None = None,
+    launcher: tuple[str, ...] | list[str] = ("-m", "bot"),
+):
     """Seed 600 due reminders, run four workers until all arrived (optionally kill -9 one after `kill_after`
     reminders and start a replacement, as a supervisor would); the fakes' stats and what the kill left behind."""
     url = postgres.database()
@@ -132,7 +146,7 @@ async def fan_out(postgres, tmp_path, extra: dict[str, str] | None = None, kill_
     killed = None
     async with LimitedServers(TELEGRAM_LIMIT, DISCORD_LIMIT) as servers:
         await servers.add_discord_users(DISCORD_USERS)
-        workers = Workers(servers, url, str(tmp_path), extra)
+        workers = Workers(servers, url, str(tmp_path), extra, launcher)
         try:
             for name in WORKERS:
                 await workers.start(name)
@@ -224,23 +238,25 @@ async def test_kill_9_of_one_worker_mid_fan_out_loses_none_and_repeats_only_in_f
     assert all(code == 0 for name, code in codes.items() if name != killed["name"]), codes
 
 
-def per_process_limiters_possible() -> str | None:
-    """Why the control cannot run here, if it cannot: the shared limiter exists but has no switch to turn off."""
-    if importlib.util.find_spec("bot.adapters.shared_limiter") is None:
-        return None  # no shared limiter at all: every process has its own, which is the control
+def per_process_launcher() -> tuple[dict[str, str], list[str]]:
+    """(environment, python arguments) for workers that pace themselves each at the whole rate, as before the
+    shared limiter: its setting when bot/config.py has one, else `python -m bot` with the shared limiter's store
+    left out (the app then gives each platform its in-process limiter, exactly as on SQLite)."""
     switch = next(iter(PER_PROCESS_LIMITERS))
-    if switch not in Path(bot.config.__file__).read_text():
-        return f"the shared limiter has no setting ({switch}) that leaves each process its own limiter"
-    return None
+    if importlib.util.find_spec("bot.storage.rate_limits") is None or switch in Path(bot.config.__file__).read_text():
+        return PER_PROCESS_LIMITERS, ["-m", "bot"]
+    launcher = (
+        "import runpy, bot.app; bot.app.SqlRateLimits = lambda db: None; "
+        "runpy.run_module('bot', run_name='__main__', alter_sys=True)"
+    )
+    return {}, ["-c", launcher]
 
 
 async def test_control_per_process_limiters_break_the_shared_limit(postgres, tmp_path):
     """Without the shared limiter each process paces itself at 28/s: together they go over the platform's
     limit. If this passes the rate assertions, they could not catch anything."""
-    reason = per_process_limiters_possible()
-    if reason:
-        pytest.skip(reason)
-    stats, _, _ = await fan_out(postgres, tmp_path, extra=PER_PROCESS_LIMITERS)
+    env, launcher = per_process_launcher()
+    stats, _, _ = await fan_out(postgres, tmp_path, extra=env, launcher=launcher)
     assert_exactly_once(stats)  # delivery stays right: only the rate breaks
     with pytest.raises(AssertionError):
         assert_within_limits(stats)
