@@ -40,7 +40,9 @@ DISCORD_LIMIT = 50  # requests per rolling second, per bot (Discord's global lim
 WORKERS = ("w1", "w2", "w3", "w4")
 MAX_IN_FLIGHT = 16  # the dispatcher's bound on sends in flight at once (Dispatcher.max_in_flight)
 # What the bots are told: just under each platform's limit, as an operator would set it (docs/scale-out.md).
-PACING = {"TELEGRAM_RATE_LIMIT": "28", "DISCORD_RATE_LIMIT": "20"}  # 20 DMs/s = 40 requests/s with DM opens
+# Telegram at 27, not 28: send times reach the fake with tens of ms of jitter on a busy 2-core machine, and at 28
+# the strict rolling second saw 31 (one or two 429s) in 2 of 7 runs.
+PACING = {"TELEGRAM_RATE_LIMIT": "27", "DISCORD_RATE_LIMIT": "20"}  # 20 DMs/s = 40 requests/s with DM opens
 # The switch that leaves every process with its own limiter only (i15-limiter's setting; see the report).
 PER_PROCESS_LIMITERS = {"HIPCOACH_SHARED_LIMITER": "0"}
 
@@ -140,7 +142,7 @@ async def fan_out(
     launcher: tuple[str, ...] | list[str] = ("-m", "bot"),
 ):
     """Seed 600 due reminders, run four workers until all arrived (optionally kill -9 one after `kill_after`
-    reminders and start a replacement, as a supervisor would); the fakes' stats and what the kill left behind."""
+    reminders); the fakes' stats, the workers' exit codes and what the kill left behind."""
     url = postgres.database()
     await seed(url, datetime.now(UTC).replace(second=0, microsecond=0))
     killed = None
@@ -152,8 +154,8 @@ async def fan_out(
                 await workers.start(name)
             if kill_after is not None:
                 stats = await servers.wait_for(lambda s: delivered(s) >= kill_after, 45, f"{kill_after} reminders")
+                # No replacement: the three left take the dead worker's claims over (its session is gone).
                 killed = await kill_busiest(workers, servers, url)
-                await workers.start("w5")  # the replacement takes the dead worker's claims over at once
             try:
                 stats = await servers.wait_for(all_delivered, 50, "all 600 reminders")
             except TimeoutError as exc:
