@@ -82,9 +82,9 @@ class Workers:
         self.extra = extra or {}
         self.running: dict[str, asyncio.subprocess.Process] = {}
 
-    async def start(self, name: str) -> asyncio.subprocess.Process:
+    async def start(self, name: str, **more: str) -> asyncio.subprocess.Process:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HIPCOACH_", "TELEGRAM_", "DISCORD_"))}
-        env.update({**self.servers.worker_env(name), **PACING, **self.extra, "HIPCOACH_DB": self.url})
+        env.update({**self.servers.worker_env(name), **PACING, **self.extra, **more, "HIPCOACH_DB": self.url})
         log = open(os.path.join(self.cwd, f"{name}.log"), "wb")  # noqa: SIM115 - the child holds it
         process = await asyncio.create_subprocess_exec(
             sys.executable, *self.launcher, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
