@@ -268,6 +268,9 @@ async def test_a_closed_process_is_seen_gone_and_a_live_one_is_not(db_url, backe
         assert sorted(won) == [False, True]
         # The new holder is alive: nobody takes it over again.
         assert await a.stale_claims(FIRE - timedelta(minutes=5), FIRE - timedelta(hours=2)) == []
+        # A process whose presence connection dropped takes its lock again before it claims anything more.
+        assert await a.presence.ensure()
+        assert presence_id(a.presence.run) in await b.presence.live_runs(b.db)
     finally:
         for repo in (a, b, c):
             await repo.close()
