@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
+import pytest
+
 from bot.core.challenges import ChallengePosts
 from bot.core.delivery import SENT, Dispatcher, SendResult
 from bot.core.ports import Challenge
@@ -87,13 +89,19 @@ async def delivery_log(repo: SqlRepository) -> tuple[Counter, Counter]:
     return Counter(r[0] for r in rows), Counter(r[1] for r in rows)
 
 
-async def test_four_processes_share_one_minute_and_send_each_reminder_once(content, db_url, backend):
-    count = 3000 if backend == "postgresql" else 1000
+@pytest.mark.parametrize(
+    ("count", "rate"),
+    [(3000, math.inf), (600, 100.0)],
+    ids=["3000-unpaced", "600-paced-100-per-s"],
+)
+async def test_four_processes_share_one_minute_and_send_each_reminder_once(content, db_url, backend, count, rate):
+    """Unpaced, as fast as the database allows; paced, like a platform's rate limit (each process at 100/s)."""
+    count = count if backend == "postgresql" else min(count, 1000 if math.isinf(rate) else 300)
     repos = [await SqlRepository.open(db_url) for _ in range(PROCESSES)]
     try:
         await seed(repos[0], count)
         sent: Counter = Counter()
-        senders = [Recorder(sent) for _ in repos]
+        senders = [Recorder(sent, rate=rate) for _ in repos]
         ticks = [
             ReminderTick(content, repo, Dispatcher({"test": s}, repo, FakeClock(FIRE)))
             for repo, s in zip(repos, senders, strict=True)
