@@ -302,8 +302,12 @@ async def test_what_another_process_wrote_is_read_fresh(db_url, backend):
         await a.begin_turn("test:ann", "Ann", now)
         await b.set_notice("test:ann", "reminders_paused_unreachable")
         _, profile, _ = await a.begin_turn("test:ann", "Ann", now + timedelta(seconds=1))
+        # A light "tell me more" context saved by one process is what the next process serving them reads.
+        await a.set_state("test:ann", {"topic": "knee"}, now, durable=False)
+        _, _, state = await b.begin_turn("test:ann", "Ann", now + timedelta(seconds=2))
         if backend == "postgresql":
             assert profile.notice == "reminders_paused_unreachable"
+            assert state == {"topic": "knee"}
         else:
             assert profile.notice is None  # one process per SQLite file: the cache is right for its writers
     finally:
