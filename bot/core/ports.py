@@ -24,6 +24,16 @@ class Profile:
     notice: str | None = None  # something to tell the user next time they write (e.g. reminders paused)
 
 
+# What a tick does with the due reminders it took (Repository.claim_due_reminders): the deliveries to claim
+# (reminder, local date, kind, scheduled, status), the next fires to move (id, read, new) and the snoozes to clear
+# (id, read), committed together with the take.
+DuePlan = tuple[
+    list[tuple["Reminder", date, str, datetime, str]],
+    list[tuple[int, datetime | None, datetime | None]],
+    list[tuple[int, datetime]],
+]
+
+
 class Repository(Protocol):
     """The storage the coach uses. SQLite today; keep the SQL behind it portable."""
 
@@ -57,6 +67,11 @@ class Repository(Protocol):
     async def get_reminder(self, reminder_id: int) -> Reminder | None: ...
     async def delete_reminders(self, user_key: str, ids: list[int] | None = None) -> int: ...
     async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]: ...
+    async def claim_due_reminders(
+        self, now: datetime, limit: int, plan: Callable[[list[Reminder]], DuePlan]
+    ) -> tuple[list[Reminder], dict[tuple[int, str], int]]:
+        """Take due reminders (disjoint batches across processes) and claim them in one transaction."""
+
     async def clear_snooze(self, reminder_id: int, expected: datetime) -> bool: ...
     async def pause_all(self, user_key: str, reason: str, now: datetime) -> int: ...
     async def claim_delivery(
@@ -104,6 +119,11 @@ class Repository(Protocol):
     async def finishers(self, challenge_id: int, min_days: int, limit: int) -> list[Participant]: ...
     async def due_challenges(self, now: datetime, limit: int) -> list[Challenge]: ...
     async def claim_challenge_posts(self, plans: list[PostPlan], now: datetime) -> dict[int, int]: ...
+    async def claim_due_challenge_posts(
+        self, now: datetime, limit: int, plan: Callable[[Challenge], PostPlan]
+    ) -> tuple[list[PostPlan], dict[int, int]]:
+        """Take due challenges (disjoint batches across processes), plan and claim their posts in one transaction."""
+
     async def finish_challenge_post(
         self, post_id: int, status: str, error: str | None, now: datetime, retry_at: datetime | None = None
     ) -> None: ...

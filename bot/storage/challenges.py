@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 
 from bot.core.ports import Challenge, ChallengeNumbers, ChallengePost, Participant, PostPlan
-from bot.storage.claims import new_token, owner_gone
 from bot.storage.database import Database
 from bot.storage.reminders import parse_ts, ts
 
@@ -65,9 +65,10 @@ def _participant(row: Any) -> Participant:
 
 
 class ChallengeSQL:
-    """Mixed into Repository, which provides the database (self.db)."""
+    """Mixed into Repository, which provides the database (self.db) and presence (claim tokens)."""
 
     db: Database
+    presence: Any
 
     # -- challenges -------------------------------------------------------------------------
 
@@ -288,12 +289,22 @@ class ChallengeSQL:
     # -- posts ------------------------------------------------------------------------------
 
     async def due_challenges(self, now: datetime, limit: int) -> list[Challenge]:
-        rows = await self.db.fetch(
-            f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE next_post_utc <= ? AND status = 'active' "
-            "ORDER BY next_post_utc LIMIT ?",
-            (ts(now), limit),
-        )
-        return [_challenge(row) for row in rows]
+        return await _select_due(self.db, now, limit, lock="")
+
+    async def claim_due_challenge_posts(
+        self, now: datetime, limit: int, plan: Callable[[Challenge], PostPlan]
+    ) -> tuple[list[PostPlan], dict[int, int]]:
+        """Take up to `limit` due challenges, plan and claim their posts in one transaction: (the plans,
+        {challenge id: post id} for the posts this call owns). On PostgreSQL the due rows are selected FOR UPDATE
+        SKIP LOCKED, so processes ticking together take disjoint challenges; the post log's unique key and the
+        compare-and-set on next_post_day stay the guards."""
+        if not await self.presence.ensure():
+            return [], {}  # without our presence lock others would take our claims over at once: wait a tick
+        token = self.presence.token()
+        async with self.db.transaction() as db:
+            plans = [plan(c) for c in await _select_due(db, now, limit, lock=self.db.dialect.skip_locked)]
+            claimed = await _claim_posts(db, plans, now, token) if plans else {}
+        return plans, claimed
 
     async def claim_challenge_posts(self, plans: list[PostPlan], now: datetime) -> dict[int, int]:
         """Claim each plan's post and move its schedule on, all in one transaction.
@@ -303,42 +314,8 @@ class ChallengeSQL:
         """
         if not plans:
             return {}
-        token = new_token()
-        stamp = ts(now)
         async with self.db.transaction() as db:
-            for plan in plans:
-                c = plan.challenge
-                changed = await db.execute(
-                    "UPDATE challenges SET next_post_day = ?, next_post_utc = ?, status = ?, "
-                    "final_day = CASE WHEN ? = 'active' THEN final_day ELSE ? END, updated_at = ? "
-                    "WHERE id = ? AND next_post_day = ? AND status = 'active'",
-                    (
-                        plan.next_day,
-                        ts(plan.next_utc),
-                        plan.new_status,
-                        plan.new_status,
-                        c.days,
-                        stamp,
-                        c.id,
-                        c.next_post_day,
-                    ),
-                )
-                if changed != 1:
-                    continue  # another process moved it on first: that process posts
-                await db.executemany(
-                    "INSERT INTO challenge_posts (challenge_id, day, kind, scheduled_utc, status, claimed_at) "
-                    "VALUES (?, ?, 'daily', ?, 'missed', ?) ON CONFLICT (challenge_id, day, kind) DO NOTHING",
-                    [(c.id, day, ts(at), stamp) for day, at in plan.missed],
-                )
-                await db.execute(
-                    "INSERT INTO challenge_posts (challenge_id, day, kind, scheduled_utc, status, claimed_at, "
-                    "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (challenge_id, day, kind) DO NOTHING",
-                    (c.id, plan.day, plan.kind, ts(plan.scheduled), plan.status, stamp, token),
-                )
-            rows = await db.fetch(
-                "SELECT id, challenge_id FROM challenge_posts WHERE claim_token = ? AND status = 'claimed'", (token,)
-            )
-        return {challenge_id: post_id for post_id, challenge_id in rows}
+            return await _claim_posts(db, plans, now, self.presence.token())
 
     async def finish_challenge_post(
         self, post_id: int, status: str, error: str | None, now: datetime, retry_at: datetime | None = None
@@ -361,11 +338,13 @@ class ChallengeSQL:
             "FROM challenge_posts WHERE status = 'claimed' ORDER BY id LIMIT 500",
             (ts(now),),
         )
-        before, gone = ts(stale_before), {}
+        before = ts(stale_before)
+        young = {r[8] for r in rows if r[5] == "claimed" and r[7] >= before}
+        gone = await self.presence.gone(self.db, young) if young else set()
         return [
             ChallengePost(r[0], r[1], r[2], r[3], parse_ts(r[4]), r[5], r[6], parse_ts(r[7]))
             for r in rows
-            if r[5] == "retry" or r[7] < before or gone.setdefault(r[8], owner_gone(r[8]))
+            if r[5] == "retry" or r[7] < before or r[8] in gone
         ]
 
     async def reclaim_post(self, post: ChallengePost, now: datetime) -> bool:
@@ -375,7 +354,7 @@ class ChallengeSQL:
             "UPDATE challenge_posts SET status = 'claimed', claimed_at = ?, claim_token = ?, "
             "attempts = attempts + CASE WHEN status = 'claimed' THEN 1 ELSE 0 END "
             "WHERE id = ? AND status = ? AND attempts = ? AND claimed_at = ?",
-            (ts(now), new_token(), post.id, post.status, post.attempts, ts(post.claimed_at)),
+            (ts(now), self.presence.token(), post.id, post.status, post.attempts, ts(post.claimed_at)),
         )
         return changed == 1
 
@@ -390,3 +369,42 @@ class ChallengeSQL:
             "SELECT day, kind, status FROM challenge_posts WHERE challenge_id = ?", (challenge_id,)
         )
         return {(day, kind): status for day, kind, status in rows}
+
+
+async def _select_due(db: Database, now: datetime, limit: int, lock: str) -> list[Challenge]:
+    rows = await db.fetch(
+        f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE next_post_utc <= ? AND status = 'active' "
+        f"ORDER BY next_post_utc LIMIT ?{lock}",
+        (ts(now), limit),
+    )
+    return [_challenge(row) for row in rows]
+
+
+async def _claim_posts(db: Database, plans: list[PostPlan], now: datetime, token: str) -> dict[int, int]:
+    """Within the caller's transaction: move each plan's schedule on (compare-and-set on next_post_day) and claim
+    its post; {challenge id: post id} for the posts our insert made."""
+    stamp = ts(now)
+    for plan in plans:
+        c = plan.challenge
+        changed = await db.execute(
+            "UPDATE challenges SET next_post_day = ?, next_post_utc = ?, status = ?, "
+            "final_day = CASE WHEN ? = 'active' THEN final_day ELSE ? END, updated_at = ? "
+            "WHERE id = ? AND next_post_day = ? AND status = 'active'",
+            (plan.next_day, ts(plan.next_utc), plan.new_status, plan.new_status, c.days, stamp, c.id, c.next_post_day),
+        )
+        if changed != 1:
+            continue  # another process moved it on first: that process posts
+        await db.executemany(
+            "INSERT INTO challenge_posts (challenge_id, day, kind, scheduled_utc, status, claimed_at) "
+            "VALUES (?, ?, 'daily', ?, 'missed', ?) ON CONFLICT (challenge_id, day, kind) DO NOTHING",
+            [(c.id, day, ts(at), stamp) for day, at in plan.missed],
+        )
+        await db.execute(
+            "INSERT INTO challenge_posts (challenge_id, day, kind, scheduled_utc, status, claimed_at, "
+            "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (challenge_id, day, kind) DO NOTHING",
+            (c.id, plan.day, plan.kind, ts(plan.scheduled), plan.status, stamp, token),
+        )
+    rows = await db.fetch(
+        "SELECT id, challenge_id FROM challenge_posts WHERE claim_token = ? AND status = 'claimed'", (token,)
+    )
+    return {challenge_id: post_id for post_id, challenge_id in rows}

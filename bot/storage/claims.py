@@ -10,9 +10,21 @@ import socket
 _RUN = secrets.token_hex(4)  # tells this process apart from an earlier one that had the same pid
 
 
-def new_token() -> str:
-    """host/pid/run/random: unique per claim batch, and says who holds it."""
-    return f"{socket.gethostname()}/{os.getpid()}/{_RUN}/{secrets.token_hex(4)}"
+def local_run() -> str:
+    """This process's run id (SQLite claims: checked by pid, see owner_gone)."""
+    return _RUN
+
+
+def new_token(run: str | None = None) -> str:
+    """host/pid/run/random: unique per claim batch, and says who holds it. `run` is the holder's presence id on
+    PostgreSQL (bot/storage/presence.py); by default this process's run id."""
+    return f"{socket.gethostname()}/{os.getpid()}/{run or _RUN}/{secrets.token_hex(4)}"
+
+
+def run_of(token: str | None) -> str | None:
+    """The run id a token names, or None for a token in another format."""
+    parts = (token or "").rsplit("/", 3)
+    return parts[2] if len(parts) == 4 else None
 
 
 def owner_gone(token: str | None) -> bool:

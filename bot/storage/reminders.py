@@ -8,12 +8,12 @@ a second tick finds it taken.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from bot.core.ports import Delivery, Profile, Reminder
-from bot.storage.claims import new_token, owner_gone
+from bot.core.ports import Delivery, DuePlan, Profile, Reminder
 from bot.storage.database import Database
 
 _REMINDER_COLUMNS = (
@@ -57,6 +57,7 @@ class ReminderSQL:
 
     db: Database
     _turns: Any
+    presence: Any  # bot/storage/presence.py: claim tokens and which holders are gone
 
     # -- reminders --------------------------------------------------------------------------
 
@@ -118,18 +119,35 @@ class ReminderSQL:
 
     async def due_reminders(self, now: datetime, limit: int) -> list[Reminder]:
         """Active reminders whose next fire or snooze is due; both columns are indexed."""
-        stamp = ts(now)
-        found: dict[int, Reminder] = {}
-        # Two simple queries, each served by its own index (a UNION made SQLite scan the table).
-        for column in ("next_fire_utc", "snooze_until_utc"):
-            rows = await self.db.fetch(
-                f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE {column} <= ? AND status = 'active' "
-                f"ORDER BY {column} LIMIT ?",
-                (stamp, limit),
+        return await _select_due(self.db, now, limit, lock="")
+
+    async def claim_due_reminders(
+        self, now: datetime, limit: int, plan: Callable[[list[Reminder]], DuePlan]
+    ) -> tuple[list[Reminder], dict[tuple[int, str], int]]:
+        """Take up to `limit` due reminders and claim them, in one transaction: (the due reminders, {(reminder id,
+        kind): delivery id} for the deliveries this call claimed).
+
+        On PostgreSQL the due rows are selected FOR UPDATE SKIP LOCKED, so processes ticking together take
+        disjoint batches instead of all reading the same rows and racing on the delivery log's unique key (which
+        stays the last guard). `plan` (no I/O: the rows stay locked meanwhile) says for those reminders what to
+        claim, where each one's next fire moves and which snoozes to clear; all of it commits together, so a
+        crash leaves either nothing or a claim with its reminder moved on."""
+        if not await self.presence.ensure():
+            return [], {}  # without our presence lock others would take our claims over at once: wait a tick
+        token = self.presence.token()
+        async with self.db.transaction() as db:
+            due = await _select_due(db, now, limit, lock=self.db.dialect.skip_locked)
+            if not due:
+                return [], {}
+            claims, moves, clears = plan(due)
+            await db.executemany(_CLAIM_SQL, _claim_rows(claims, now, token))
+            await db.executemany(_ADVANCE_SQL, [(ts(new), rid, ts(old)) for rid, old, new in moves])
+            await db.executemany(
+                "UPDATE reminders SET snooze_until_utc = NULL WHERE id = ? AND snooze_until_utc = ?",
+                [(rid, ts(expected)) for rid, expected in clears],
             )
-            for row in rows:
-                found.setdefault(row[0], _reminder(row))
-        return sorted(found.values(), key=lambda r: r.next_fire_utc or r.snooze_until_utc)[:limit]
+            rows = await db.fetch("SELECT id, reminder_id, kind FROM deliveries WHERE claim_token = ?", (token,))
+        return due, {(reminder_id, kind): delivery_id for delivery_id, reminder_id, kind in rows}
 
     async def clear_snooze(self, reminder_id: int, expected: datetime) -> bool:
         changed = await self.db.execute(
@@ -192,16 +210,9 @@ class ReminderSQL:
         """
         if not claims:
             return {}
-        token = new_token()
+        token = self.presence.token()
         async with self.db.transaction() as db:
-            await db.executemany(
-                "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at, "
-                "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, local_date, kind) DO NOTHING",
-                [
-                    (r.id, r.user_key, day.isoformat(), kind, ts(at), status, ts(now), token)
-                    for r, day, kind, at, status in claims
-                ],
-            )
+            await db.executemany(_CLAIM_SQL, _claim_rows(claims, now, token))
             rows = await db.fetch("SELECT id, reminder_id, kind FROM deliveries WHERE claim_token = ?", (token,))
             return {(reminder_id, kind): delivery_id for delivery_id, reminder_id, kind in rows}
 
@@ -209,10 +220,7 @@ class ReminderSQL:
         """Move next_fire_utc for many reminders; each only if it is still what we read (idempotent)."""
         if moves:
             async with self.db.transaction() as db:
-                await db.executemany(
-                    "UPDATE reminders SET next_fire_utc = ? WHERE id = ? AND next_fire_utc = ?",
-                    [(ts(new), rid, ts(old)) for rid, old, new in moves],
-                )
+                await db.executemany(_ADVANCE_SQL, [(ts(new), rid, ts(old)) for rid, old, new in moves])
 
     async def profiles_of(self, user_keys: list[str]) -> dict[str, Profile]:
         out: dict[str, Profile] = {}
@@ -250,16 +258,19 @@ class ReminderSQL:
 
     async def stale_claims(self, claimed_before: datetime, scheduled_after: datetime) -> list[Delivery]:
         """Claimed but never finished and still worth sending: the claim is older than the lease, or the process
-        that made it is gone (a crash, a kill -9: taken over at once on restart, not after the lease)."""
+        that made it is gone (a crash, a kill -9; on PostgreSQL any process sharing the database sees it through
+        presence): taken over at once, not after the lease."""
         rows = await self.db.fetch(
             "SELECT id, reminder_id, user_key, local_date, kind, scheduled_utc, status, attempts, claimed_at, "
             "claim_token FROM deliveries WHERE status = 'claimed' AND scheduled_utc >= ? ORDER BY id",
             (ts(scheduled_after),),
         )
-        before, gone = ts(claimed_before), {}
+        before = ts(claimed_before)
+        young = {r[9] for r in rows if r[8] >= before}
+        gone = await self.presence.gone(self.db, young) if young else set()
         stale = []
         for r in rows:
-            if r[8] >= before and not gone.setdefault(r[9], owner_gone(r[9])):
+            if r[8] >= before and r[9] not in gone:
                 continue
             stale.append(
                 Delivery(
@@ -274,7 +285,7 @@ class ReminderSQL:
         changed = await self.db.execute(
             "UPDATE deliveries SET claimed_at = ?, claim_token = ?, attempts = attempts + 1 WHERE id = ? "
             "AND status = 'claimed' AND claimed_at = ? AND claim_token IS NOT DISTINCT FROM ?",
-            (ts(now), new_token(), delivery.id, ts(delivery.claimed_at), delivery.claim_token),
+            (ts(now), self.presence.token(), delivery.id, ts(delivery.claimed_at), delivery.claim_token),
         )
         return changed == 1
 
@@ -315,6 +326,35 @@ class ReminderSQL:
                 "ON CONFLICT (user_key) DO NOTHING",
                 (user_key, notice, ts(datetime.now(UTC))),
             )
+
+
+_CLAIM_SQL = (
+    "INSERT INTO deliveries (reminder_id, user_key, local_date, kind, scheduled_utc, status, claimed_at, "
+    "claim_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reminder_id, local_date, kind) DO NOTHING"
+)
+_ADVANCE_SQL = "UPDATE reminders SET next_fire_utc = ? WHERE id = ? AND next_fire_utc = ?"
+
+
+def _claim_rows(claims: list[tuple[Reminder, date, str, datetime, str]], now: datetime, token: str) -> list[tuple]:
+    return [
+        (r.id, r.user_key, day.isoformat(), kind, ts(at), status, ts(now), token) for r, day, kind, at, status in claims
+    ]
+
+
+async def _select_due(db: Database, now: datetime, limit: int, lock: str) -> list[Reminder]:
+    """Active reminders whose next fire or snooze is due, oldest first; `lock` is the dialect's row-lock clause."""
+    stamp = ts(now)
+    found: dict[int, Reminder] = {}
+    # Two simple queries, each served by its own index (a UNION made SQLite scan the table).
+    for column in ("next_fire_utc", "snooze_until_utc"):
+        rows = await db.fetch(
+            f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE {column} <= ? AND status = 'active' "
+            f"ORDER BY {column} LIMIT ?{lock}",
+            (stamp, limit),
+        )
+        for row in rows:
+            found.setdefault(row[0], _reminder(row))
+    return sorted(found.values(), key=lambda r: r.next_fire_utc or r.snooze_until_utc)[:limit]
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:

@@ -11,6 +11,7 @@ from bot.storage.challenges import ChallengeSQL
 from bot.storage.database import Database, open_database
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.people import PeopleSQL
+from bot.storage.presence import LocalPresence, PostgresPresence
 from bot.storage.reminders import ReminderSQL, ts
 from bot.storage.turn_cache import TTL_SECONDS, TurnCache
 
@@ -25,12 +26,23 @@ class SqlRepository(PeopleSQL, ReminderSQL, ChallengeSQL):
         # The turn cache saves a round trip per message, and is right only while this process is the sole writer
         # for the people it serves (SQLite: one process). On PostgreSQL other processes write too: no cache.
         self._turns = TurnCache(ttl=TTL_SECONDS if self.backend == "sqlite" else 0.0)
+        # Says which claim holders are alive (bot/storage/presence.py); open() starts the PostgreSQL one.
+        self.presence: LocalPresence | PostgresPresence = LocalPresence()
+        # Several processes can split due work between them (PostgreSQL's SKIP LOCKED): the ticks then claim
+        # small batches so each process takes only what it is about to send (bot/core/delivery.py: CLAIM_BATCH).
+        self.shares_work = bool(db.dialect.skip_locked)
 
     @classmethod
     async def open(cls, url: str | Path, migrate: bool = True) -> SqlRepository:
         repo = cls(await open_database(str(url)))
-        if migrate:
-            await repo.migrate()
+        try:
+            if repo.backend == "postgresql":
+                repo.presence = await PostgresPresence.start(repo.url)
+            if migrate:
+                await repo.migrate()
+        except BaseException:
+            await repo.close()
+            raise
         return repo
 
     @property
@@ -45,6 +57,7 @@ class SqlRepository(PeopleSQL, ReminderSQL, ChallengeSQL):
         return self.db.lock(f"turn:{user_key}")
 
     async def close(self) -> None:
+        await self.presence.close()
         await self.db.close()
 
     async def ping(self) -> bool:

@@ -159,8 +159,8 @@ class ChallengePosts:
     async def tick(self, now: datetime) -> PostStats:
         """Post everything due at `now`. Safe to run in several processes at once (see the module doc)."""
         jobs, missed = await self._resend_jobs(now)
-        plans = [self.plan(c, now) for c in await self.repo.due_challenges(now, TICK_BATCH)]
-        claimed = await self.repo.claim_challenge_posts(plans, now)
+        # Taken, planned and claimed in one transaction (disjoint challenges per process on PostgreSQL).
+        plans, claimed = await self.repo.claim_due_challenge_posts(now, TICK_BATCH, lambda c: self.plan(c, now))
         for plan in plans:
             missed += len(plan.missed) + (plan.status == "missed")
             post_id = claimed.get(plan.challenge.id)

@@ -15,10 +15,19 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.core.content import Content, Routine
-from bot.core.delivery import CLAIM_LEASE, LATE_WINDOW, TICK_BATCH, Dispatcher, DispatchStats, Job, Target
+from bot.core.delivery import (
+    CLAIM_BATCH,
+    CLAIM_LEASE,
+    LATE_WINDOW,
+    TICK_BATCH,
+    Dispatcher,
+    DispatchStats,
+    Job,
+    Target,
+)
 from bot.core.localtime import local_date, next_fire, zone
 from bot.core.messages import Button, Reply, rows
-from bot.core.ports import Reminder, Repository
+from bot.core.ports import DuePlan, Reminder, Repository
 from bot.core.streaks import summarize
 
 log = logging.getLogger(__name__)
@@ -116,17 +125,27 @@ class ReminderTick:
     async def tick(self, now: datetime) -> DispatchStats:
         """Send everything due at `now`. Safe to run in several processes at once.
 
-        Work is done in batches (one transaction for all advances, one for all claims, one query for
-        the profiles and streaks), so a thousand reminders due in the same minute cost a few dozen
-        database round trips, not thousands.
+        Work is done in batches (one transaction takes the due rows, claims them and moves them on; one query
+        for the profiles and streaks), so a thousand reminders due in the same minute cost a few dozen database
+        round trips, not thousands. Where processes share the database (PostgreSQL) each batch is small
+        (CLAIM_BATCH) and sent before the next is taken, so they split the minute between them; claims left by
+        a process that died are taken over between batches.
         """
-        jobs: list[Job] = await self._recovered_jobs(now)
-        due = await self.repo.due_reminders(now, TICK_BATCH)
-        jobs += await self._snooze_jobs([r for r in due if r.snooze_until_utc and r.snooze_until_utc <= now], now)
-        jobs += await self._daily_jobs([r for r in due if r.next_fire_utc and r.next_fire_utc <= now], now)
-        if not jobs or self.dispatcher is None:
-            return DispatchStats()
-        return await self.dispatcher.deliver(jobs)
+        batch = CLAIM_BATCH if getattr(self.repo, "shares_work", False) else TICK_BATCH
+        stats, taken = DispatchStats(), 0
+        while True:
+            jobs = await self._recovered_jobs(now)
+            took, taken = 0, taken + len(jobs)
+            if taken < TICK_BATCH:
+                plan = _Plan(self, now)
+                due, claimed = await self.repo.claim_due_reminders(now, min(batch, TICK_BATCH - taken), plan)
+                took, taken = len(due), taken + len(due)
+                jobs += await self._snooze_jobs(plan, claimed, now)
+                jobs += await self._daily_jobs(plan, claimed, now)
+            if jobs and self.dispatcher is not None:
+                stats.add(await self.dispatcher.deliver(jobs))
+            if (not jobs and not took) or taken >= TICK_BATCH:
+                return stats  # nothing more due (or this tick's share done: the rest goes on the next minute)
 
     async def _recovered_jobs(self, now: datetime) -> list[Job]:
         """Deliveries claimed by a process that died before sending them: send them once now."""
@@ -154,19 +173,9 @@ class ReminderTick:
             scheduled, following = following, next_fire(r.at, r.days, tz, following, r.paused_until)
         return scheduled, following
 
-    async def _daily_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
-        plans = []
-        for r in due:
-            scheduled, following = self._latest_due(r, now)
-            late = now - scheduled
-            plans.append((r, scheduled, following, local_date(scheduled, zone(r.timezone)), late))
-        # Claim first, then advance: a crash in between leaves the reminder due with its claim, which the
-        # restart takes over (no day lost). The claim decides who sends; advancing is compare-and-set.
-        claims = [(r, day, "daily", at, "missed" if late > LATE_WINDOW else "claimed") for r, at, _, day, late in plans]
-        claimed = await self.repo.claim_many(claims, now)
-        await self.repo.advance_many([(r.id, r.next_fire_utc, following) for r, _, following, _, _ in plans])
+    async def _daily_jobs(self, plan: _Plan, claimed: dict[tuple[int, str], int], now: datetime) -> list[Job]:
         jobs, wanted = [], []
-        for r, scheduled, _, day, late in plans:
+        for r, scheduled, _, day, late in plan.daily:
             delivery_id = claimed.get((r.id, "daily"))
             if delivery_id is None or late > LATE_WINDOW:
                 if late > LATE_WINDOW:
@@ -183,17 +192,9 @@ class ReminderTick:
         jobs += [Job(d, t, rs, at, self.kind) for (d, t, at, _), rs in zip(wanted, replies, strict=True)]
         return jobs
 
-    async def _snooze_jobs(self, due: list[Reminder], now: datetime) -> list[Job]:
-        claims, wanted = [], []
-        for r in due:
-            tz = zone(r.timezone)
-            kind = f"snooze-{r.snooze_until_utc.astimezone(tz):%H%M}"
-            claims.append((r, local_date(r.snooze_until_utc, tz), kind, r.snooze_until_utc, "claimed"))
-        # claim before clearing, like daily reminders: a crash in between cannot lose the snoozed one
-        claimed = await self.repo.claim_many(claims, now)
-        for r in due:
-            await self.repo.clear_snooze(r.id, r.snooze_until_utc)
-        for r, day, kind, at, _ in claims:
+    async def _snooze_jobs(self, plan: _Plan, claimed: dict[tuple[int, str], int], now: datetime) -> list[Job]:
+        wanted = []
+        for r, day, kind, at, _ in plan.snoozes:
             if (r.id, kind) in claimed:
                 wanted.append(
                     (claimed[(r.id, kind)], Target(r.platform, r.chat_id, r.user_key), at, (r, day, now - at))
@@ -216,3 +217,37 @@ class ReminderTick:
             goal, level = (profile.goal, profile.level) if profile else (None, None)
             out.append(self.reminder_replies(r, self.routine_of_the_day(goal, level, streak, day), day, late))
         return out
+
+
+class _Plan:
+    """What to do with the due reminders a tick took (called inside the claim transaction, no I/O): the claims,
+    the next fires, the snoozes to clear; keeps the details the jobs are built from afterwards."""
+
+    def __init__(self, tick: ReminderTick, now: datetime) -> None:
+        self.tick = tick
+        self.now = now
+        self.daily: list[tuple[Reminder, datetime, datetime | None, date, timedelta]] = []
+        self.snoozes: list[tuple[Reminder, date, str, datetime, str]] = []
+
+    def __call__(self, due: list[Reminder]) -> DuePlan:
+        now = self.now
+        self.snoozes = []
+        for r in due:
+            if r.snooze_until_utc and r.snooze_until_utc <= now:
+                tz = zone(r.timezone)
+                kind = f"snooze-{r.snooze_until_utc.astimezone(tz):%H%M}"
+                self.snoozes.append((r, local_date(r.snooze_until_utc, tz), kind, r.snooze_until_utc, "claimed"))
+        self.daily = []
+        for r in due:
+            if r.next_fire_utc and r.next_fire_utc <= now:
+                scheduled, following = self.tick._latest_due(r, now)
+                late = now - scheduled
+                self.daily.append((r, scheduled, following, local_date(scheduled, zone(r.timezone)), late))
+        # The claim decides who sends (a snooze is claimed before it is cleared, a day before it moves on: in
+        # one transaction, so a crash cannot lose either); moving on is compare-and-set.
+        daily = [
+            (r, day, "daily", at, "missed" if late > LATE_WINDOW else "claimed") for r, at, _, day, late in self.daily
+        ]
+        moves = [(r.id, r.next_fire_utc, following) for r, _, following, _, _ in self.daily]
+        clears = [(r.id, r.snooze_until_utc) for r, *_ in self.snoozes]
+        return self.snoozes + daily, moves, clears
