@@ -1,4 +1,4 @@
-"""`python -m bot check` and `python -m bot backup FILE`: what an operator runs, offline."""
+"""`python -m bot check`, `backup FILE`, `migrate`, `webhook ...`: what an operator runs, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
