@@ -1,5 +1,7 @@
 """Command line: `python -m bot` (chat, or the platforms whose tokens are set), `ask "TEXT"`, `ask --jsonl`,
-`check` (configuration, content and database, offline) and `backup FILE` (online copy of the database)."""
+`check` (configuration, content and database), `backup FILE` (online copy of the database), `migrate` (apply
+pending schema migrations once) and `webhook set|delete|info` (the Telegram webhook every process serves).
+HIPCOACH_DB is a SQLite file or a postgresql:// URL; the database password is never printed."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from bot.config import Settings, load_dotenv
 from bot.core.coach import main_topic, worst_safety
 from bot.core.content import ContentError
 from bot.core.messages import Incoming
+from bot.ops import DatabaseUnavailable
 
 CLI_PLATFORM = "cli"
 
@@ -33,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate settings, content files and the database without touching the network")
     backup = sub.add_parser("backup", help="consistent copy of the database, safe while the bot runs")
     backup.add_argument("file", help="where to write the copy")
+    sub.add_parser("migrate", help="apply pending database migrations once (safe from several processes at once)")
+    hook = sub.add_parser("webhook", help="register the Telegram webhook once for every process, or remove it")
+    hook.add_argument("action", choices=("set", "delete", "info"), help="set, delete or show the webhook")
     return parser
 
 
@@ -51,15 +57,47 @@ def _check(settings: Settings) -> int:
 def _backup(settings: Settings, target: str) -> int:
     import sqlite3
 
-    from bot.ops import backup
+    from bot.ops import BackupError, backup, backup_postgres
+    from bot.storage.dialect import sqlite_path
 
-    db = Path(settings.db_path)
     try:
-        print(backup(db, Path(target)))
-    except (OSError, sqlite3.Error) as exc:
+        if settings.db_backend == "postgresql":
+            print(backup_postgres(settings.db_path, Path(target)))
+        else:
+            print(backup(Path(sqlite_path(settings.db_path)), Path(target)))
+    except (OSError, sqlite3.Error, BackupError) as exc:
         print(f"Backup failed: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from bot.ops import database_label, migrate
+
+    done = asyncio.run(migrate(settings.db_path))
+    print(f"{database_label(settings.db_path)}: {done.message}")
+    return 1 if done.before > done.latest else 0
+
+
+def _webhook(settings: Settings, action: str) -> int:
+    from bot.ops import WebhookError, webhook
+
+    try:
+        print(asyncio.run(webhook(action, settings)))
+    except WebhookError as exc:
+        print(f"Webhook {action} failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _open_app(db: str, settings: Settings):
+    """build_app, with an unreachable database as one clear line (DatabaseUnavailable) instead of a traceback."""
+    from bot.ops import open_errors, unavailable
+
+    try:
+        return await build_app(db, settings=settings)
+    except open_errors(db) as exc:
+        raise unavailable(exc, db) from None
 
 
 def _temporary_db(settings: Settings) -> tuple[str, tempfile.TemporaryDirectory | None]:
@@ -76,7 +114,7 @@ def _incoming(user_id: str, chat_id: str, text: str) -> Incoming:
 
 async def _ask_one(settings: Settings, text: str) -> int:
     db, tmp = _temporary_db(settings)
-    app = await build_app(db, settings=settings)
+    app = await _open_app(db, settings)
     try:
         replies = await app.coach.handle(_incoming(f"ask-{uuid.uuid4().hex[:12]}", "cli", text))
         print("\n\n".join(r.text for r in replies))
@@ -106,7 +144,7 @@ def _read_jsonl_line(raw: bytes, number: int, run: str) -> tuple[str, str] | str
 async def _ask_jsonl(settings: Settings, stdin, stdout) -> int:
     """One JSON line out per non-blank line in, in order; a bad line gets an "error" line, not a crash."""
     db, tmp = _temporary_db(settings)
-    app = await build_app(db, settings=settings)
+    app = await _open_app(db, settings)
     run = uuid.uuid4().hex[:8]
     try:
         for number, raw in enumerate(stdin, 1):
@@ -139,7 +177,7 @@ async def _ask_jsonl(settings: Settings, stdin, stdout) -> int:
 
 async def _run(settings: Settings) -> int:
     """Every platform whose token is set, in one process; the terminal chat when none is."""
-    app = await build_app(settings.db_path, settings=settings)
+    app = await _open_app(settings.db_path, settings)
     stop = asyncio.Event()
     platforms = make_adapters(app, settings)
     http = None
@@ -202,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             return _check(readable)
         if args.cmd == "backup":
             return _backup(readable, args.file)
+        if args.cmd == "migrate":
+            return _migrate(readable)
+        if args.cmd == "webhook":
+            return _webhook(readable, args.action)
         if args.cmd == "ask":
             if args.jsonl:
                 return asyncio.run(_ask_jsonl(readable, sys.stdin.buffer, sys.stdout))
@@ -221,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     except ContentError as exc:
         print(f"Hip Coach cannot start: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseUnavailable as exc:
+        print(f"Hip Coach cannot open its database: {exc}. Check HIPCOACH_DB; see docs/scale-out.md.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

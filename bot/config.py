@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from bot.core.content import DEFAULT_CONTENT_DIR
 
@@ -26,6 +27,12 @@ LIBRARY_SWITCHES = {"PTB_TIMEDELTA": "1"}
 def apply_library_switches() -> None:
     for name, value in LIBRARY_SWITCHES.items():
         os.environ.setdefault(name, value)
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a helper program we start (pg_dump): ours, with `overrides` set. Secrets for it go
+    here, never on its command line, where `ps` shows them to every user."""
+    return {**os.environ, **overrides}
 
 
 def load_dotenv(path: str | Path = ".env") -> None:
@@ -73,6 +80,8 @@ def _port(value: str, name: str) -> int:
 class Settings:
     """Everything configurable, read once from the environment (after .env). .env.example documents each."""
 
+    # HIPCOACH_DB: a SQLite file (a path or sqlite:///path) or a PostgreSQL URL (postgresql://user:pass@host/db)
+    # for several processes sharing one database (docs/scale-out.md). The name stays db_path for callers.
     db_path: str = "hipcoach.db"
     db_given: bool = False  # HIPCOACH_DB set: `ask` uses it instead of a throwaway database
     content_dir: Path = DEFAULT_CONTENT_DIR
@@ -143,9 +152,28 @@ class Settings:
             return cls.from_env({k: v for k, v in env.items() if k in _PLAIN})
 
     @property
+    def db_backend(self) -> str:
+        """sqlite | postgresql, from HIPCOACH_DB."""
+        return "postgresql" if self.db_path.startswith(("postgresql://", "postgres://")) else "sqlite"
+
+    @property
+    def db_password(self) -> str:
+        """The password inside a PostgreSQL URL, if any: a secret like the tokens."""
+        if self.db_backend != "postgresql":
+            return ""
+        return urlsplit(self.db_path).password or ""
+
+    @property
     def secrets(self) -> list[str]:
-        """Values that must never reach a log line."""
-        return [s for s in (self.telegram_token, self.discord_token) if s]
+        """Values that must never reach a log line (the database password both as written and decoded)."""
+        values = (
+            self.telegram_token,
+            self.discord_token,
+            self.telegram_webhook_secret,
+            self.db_password,
+            unquote(self.db_password),
+        )
+        return list(dict.fromkeys(s for s in values if s))
 
     def __repr__(self) -> str:  # tokens never end up in a log line or traceback through repr()
         return "Settings(<redacted>)"
