@@ -38,6 +38,7 @@ class SharedSlots:
         self.paused_until = 0.0  # monotonic; this process's own view of a 429 pause
         self.booked = 0  # slots booked through the store
         self.unshared = 0  # slots paced locally because the store failed
+        self.late = 0  # booked slots let go because this process woke too late for them
         self._arrived = asyncio.Event()
         self._pump: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
@@ -119,9 +120,11 @@ class SharedSlots:
             wait = start + i * lease.interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            elif -wait > lease.interval / 2 and i < lease.count - 1:
-                # A stalled loop woke us long after this slot: used now, it would crowd the next process's slot
-                # into one instant. Skip it; a later slot of the lease is still (nearly) on time.
+                wait = start + i * lease.interval - time.monotonic()
+            if -wait > lease.interval / 2:
+                # A stalled loop (a long GC, a busy CPU) woke us well after this slot: used now, it would land
+                # on another process's slot. Let it go; a later slot of the lease, or a new booking, is on time.
+                self.late += 1
                 continue
             waiter = self._next()
             if waiter is None:
