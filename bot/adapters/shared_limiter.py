@@ -27,6 +27,7 @@ MAX_LEASE = 4  # slots per booking: fewer round trips, and at most this many slo
 # goes regardless. Counted from the last bulk slot, not from when a message queued: a deep fan-out queue (every
 # message "old") must not push the answers behind it.
 PATIENCE = 2.0
+STORE_TIMEOUT = 2.0  # a booking that takes longer (a stalled database) gives way to this process's own pace
 
 
 class SharedSlots:
@@ -43,6 +44,7 @@ class SharedSlots:
         self._pump: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
         self._fallback_next = 0.0
+        self._store_down = False  # logged once per outage, not once per message
         self._last_bulk = time.monotonic()
 
     async def take(self, bulk: bool) -> None:
@@ -51,7 +53,7 @@ class SharedSlots:
             self.bulk.append((time.monotonic(), future))
         else:
             self.answers.append(future)
-        self._arrived.set()
+            self._arrived.set()  # a pump waiting for the schedule to drain books for the answer at once
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run())
         await future
@@ -98,13 +100,19 @@ class SharedSlots:
             count = min(waiting, MAX_LEASE)
             self._arrived.clear()
             try:
-                booking = await self.store.book(
-                    self.platform, self.scope, self.rate, count, NO_HORIZON if answering else HORIZON
+                booking = await asyncio.wait_for(
+                    self.store.book(self.platform, self.scope, self.rate, count, NO_HORIZON if answering else HORIZON),
+                    STORE_TIMEOUT,
                 )
                 if isinstance(booking, Lease):
                     self.booked += booking.count
+                if self._store_down:
+                    self._store_down = False
+                    log.warning("event=rate_store_back platform=%s", self.platform)
             except Exception as exc:
-                log.warning("event=rate_store_failed platform=%s error=%s", self.platform, type(exc).__name__)
+                if not self._store_down:
+                    self._store_down = True
+                    log.warning("event=rate_store_failed platform=%s error=%s", self.platform, type(exc).__name__)
                 booking = self._local_slot()
                 self.unshared += 1
             if isinstance(booking, Lease):
@@ -126,6 +134,8 @@ class SharedSlots:
                 # on another process's slot. Let it go; a later slot of the lease, or a new booking, is on time.
                 self.late += 1
                 continue
+            if self.paused_until > time.monotonic():
+                return  # a 429 came in meanwhile: the rest of the lease goes unused
             waiter = self._next()
             if waiter is None:
                 return  # everyone left: the rest of the lease goes unused (the rate is only undershot)
