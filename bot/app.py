@@ -27,6 +27,7 @@ from bot.core.throttle import Throttle
 from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
 from bot.scheduling import MinuteTicker, together
+from bot.storage.rate_limits import SqlRateLimits
 from bot.storage.repository import SqlRepository
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,8 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
     """One platform per token that is set. Imported lazily: the terminal needs neither library."""
     apply_library_switches()
     platforms: list[Platform] = []
+    # Several processes on PostgreSQL share each platform's rate through the database; SQLite: one process, own.
+    rate_store = SqlRateLimits(app.repo.db) if app.repo.backend == "postgresql" else None
     if settings.telegram_token:
         from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 
@@ -182,6 +185,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 rate_limit=settings.telegram_rate_limit,
                 commands=app.commands,
                 texts=app.texts,
+                rate_store=rate_store,
             )
         )
     if settings.discord_token:
@@ -197,6 +201,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 rate_limit=settings.discord_rate_limit,
                 commands=app.commands,
                 texts=app.texts,
+                rate_store=rate_store,
             )
         )
     return platforms

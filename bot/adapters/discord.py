@@ -43,6 +43,7 @@ from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.commands import Catalogue, Slash, load_commands
 from bot.core.messages import Incoming, Reply
+from bot.storage.rate_limits import RateStore
 
 log = logging.getLogger(__name__)
 # discord.py warns at every start that voice needs extra packages; a coach never speaks.
@@ -215,6 +216,7 @@ class DiscordAdapter:
         rate_limit: float = 20.0,
         commands: Catalogue | None = None,
         texts: AdapterTexts | None = None,
+        rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
     ) -> None:
         self.coach = coach
         self._token = token
@@ -225,7 +227,7 @@ class DiscordAdapter:
         self.commands = commands or load_commands()
         self.texts = texts or AdapterTexts.default()
         self.client: HipClient | None = None
-        self.sender = DiscordSender(self, rate_limit)
+        self.sender = DiscordSender(self, rate_limit, rate_store)
         self.ready = asyncio.Event()
         self.synced = False  # did the last start push command definitions to Discord?
         self._task: asyncio.Task | None = None

@@ -13,8 +13,10 @@ import discord
 
 from bot.adapters import retry
 from bot.adapters.discord_render import Outgoing, render, sendable
+from bot.adapters.shared_limiter import SharedSlots
 from bot.core.delivery import BLOCKED, FAILED, RETRY, SENT, UNAVAILABLE, SendResult, Target
 from bot.core.messages import Reply
+from bot.storage.rate_limits import RateStore
 
 if TYPE_CHECKING:
     from bot.adapters.discord import DiscordAdapter
@@ -51,8 +53,10 @@ class InChat:
         self.first = True
 
     async def answer(self, reply: Reply) -> None:
-        message = self.message
+        message, slots = self.message, self.adapter.sender.slots
         for out in render(reply, message.author.id):
+            if slots is not None:  # a message counts against the bot's global rate (interactions do not)
+                await slots.take(bulk=False)
             if self.first and message.guild is not None:
                 await with_retries(lambda out=out: message.reply(**out.kwargs(), nonce=out.nonce, mention_author=False))
             else:
@@ -134,10 +138,13 @@ def is_ephemeral(interaction: discord.Interaction) -> bool:
 class DiscordSender:
     """The delivery port for reminders: a DM per reminder; outcomes mapped to sent / blocked / retry / failed."""
 
-    def __init__(self, adapter: DiscordAdapter, rate_limit: float = 20.0) -> None:
+    def __init__(self, adapter: DiscordAdapter, rate_limit: float = 20.0, shared: RateStore | None = None) -> None:
         self.adapter = adapter
         # 20/s by default: well under Discord's 50 requests/s, as a first DM costs two requests (DISCORD_RATE_LIMIT)
         self.rate_per_second = math.inf if rate_limit <= 0 else rate_limit
+        # Several processes (PostgreSQL): the dispatcher's pacing is per process, so each message also takes a
+        # slot of the one rate they share, answers in chat first. One process: the dispatcher's pacing is enough.
+        self.slots = SharedSlots(shared, PLATFORM, rate_limit) if shared is not None and rate_limit > 0 else None
 
     async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
         client = self.adapter.client
@@ -151,9 +158,17 @@ class DiscordSender:
                 channel = await client.create_dm(discord.Object(id=owner))
             outs = [out for reply in replies for out in render(reply, owner)]
             for part, out in enumerate(outs):
+                if self.slots is not None:
+                    await self.slots.take(bulk=True)
                 await channel.send(**out.kwargs(), nonce=delivery_nonce(key, part))
         except discord.HTTPException as exc:
+            if exc.status == 429 and self.slots is not None:  # every process holds off, not just this one
+                self.slots.pause(getattr(exc, "retry_after", None) or 1.0)
             return outcome_of(exc)
+        except discord.RateLimited as exc:  # a 429 longer than discord.py waits out itself (not an HTTPException)
+            if self.slots is not None:
+                self.slots.pause(exc.retry_after)
+            return SendResult(RETRY, retry_after=exc.retry_after, error="rate limited")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return SendResult(RETRY, error=type(exc).__name__)
         return SendResult(SENT)

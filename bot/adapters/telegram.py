@@ -41,6 +41,7 @@ from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.commands import Catalogue, load_commands
 from bot.core.messages import Button, Incoming, Reply
+from bot.storage.rate_limits import RateStore
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +185,13 @@ def with_retries(call):
     )
 
 
-def limiter(messages_per_second: float) -> AnswersFirstLimiter:
+def limiter(messages_per_second: float, shared: RateStore | None = None) -> AnswersFirstLimiter:
     """Telegram's flood limits (overall, 20/min per group) with answers ahead of broadcasts, and 429s waited
     out (an answer's retried 3 times; a broadcast's reported to the dispatcher). 0 turns the rate caps off,
     e.g. for an own Bot API server."""
     if messages_per_second <= 0:
         return AnswersFirstLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
-    return AnswersFirstLimiter(overall_max_rate=messages_per_second, group_max_rate=20, max_retries=3)
+    return AnswersFirstLimiter(overall_max_rate=messages_per_second, group_max_rate=20, max_retries=3, shared=shared)
 
 
 class TelegramAdapter:
@@ -207,6 +208,7 @@ class TelegramAdapter:
         rate_limit: float = 30.0,
         commands: Catalogue | None = None,
         texts: AdapterTexts | None = None,
+        rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
     ) -> None:
         self.coach = coach
         self.webhook = webhook
@@ -219,7 +221,7 @@ class TelegramAdapter:
             .base_url(base_url)
             .base_file_url(base_file_url)
             # Waits out 429s and retries answers (the limiter's default is not to retry).
-            .rate_limiter(limiter(rate_limit))
+            .rate_limiter(limiter(rate_limit, rate_store))
             # Different people are served concurrently; one person's messages stay in order (_turn_lock).
             .concurrent_updates(16)
             .build()

@@ -7,6 +7,10 @@ a waiting answer takes the next slot before any waiting broadcast (`rate_limit_a
 their answers in well under a second while the fan-out fills the remaining slots. A broadcast message that
 has waited longer than BULK_PATIENCE goes next anyway, so a busy chat never stops the reminders.
 
+Several processes on one PostgreSQL share one bot's budget: given a RateStore, the overall rate's slots come from
+the database (SharedSlots, bot/adapters/shared_limiter.py) with the same answers-first order, and a 429 pauses
+every process. Without one (SQLite, one process) the slots are this process's own, as below.
+
 A 429 pauses every request for its retry_after. An answer is then retried up to `max_retries` times; a
 broadcast message is not (its sender reports the 429 and the dispatcher tries again later).
 """
@@ -23,6 +27,9 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.adapters.shared_limiter import SharedSlots
+from bot.storage.rate_limits import RateStore
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +128,17 @@ class GroupWindows:
 class AnswersFirstLimiter(BaseRateLimiter[str]):
     """python-telegram-bot's rate limiter port: overall rate (0 = none), group rate, 429 retries."""
 
-    def __init__(self, overall_max_rate: float, group_max_rate: int = 20, max_retries: int = 3) -> None:
-        self.slots = Slots(overall_max_rate) if overall_max_rate > 0 else None
+    def __init__(
+        self,
+        overall_max_rate: float,
+        group_max_rate: int = 20,
+        max_retries: int = 3,
+        shared: RateStore | None = None,
+    ) -> None:
+        self.slots: Slots | SharedSlots | None = None
+        if overall_max_rate > 0:
+            # One bot's ~30/s is shared by all its processes: with a store, the slots are booked in the database.
+            self.slots = SharedSlots(shared, "telegram", overall_max_rate) if shared else Slots(overall_max_rate)
         self.groups = GroupWindows(group_max_rate) if group_max_rate > 0 else None
         self.max_retries = max_retries
         self.paused_until = 0.0  # after a 429 every request waits until then: Telegram counts the whole bot

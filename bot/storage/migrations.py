@@ -163,6 +163,24 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        4,
+        "shared send rate per platform: one row of booked send slots and a 429 pause (bot/storage/rate_limits.py)",
+        """
+        CREATE TABLE rate_limits (
+            platform     TEXT NOT NULL,
+            scope        TEXT NOT NULL,
+            next_at      DOUBLE PRECISION NOT NULL DEFAULT 0,
+            paused_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, scope)
+        )
+        """,
+    )
+)
+# rate_limits keeps epoch seconds on the database's clock (not ISO text like the other tables): it is arithmetic
+# done many times a second inside one UPDATE, and every process must read the same clock.
+
 # Tables holding rows about one user, keyed by user_key; /forget and /export walk this list. Challenges a user
 # organised are not theirs alone: /forget keeps them running and clears organiser_key (see forget_user).
 USER_TABLES = [
