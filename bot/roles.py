@@ -99,7 +99,7 @@ class PostgresElection:
                 got = await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1, hashtext($2))", ROLE_SPACE, role.name, timeout=10
                 )
-            except (OSError, TimeoutError, Exception) as exc:  # PostgreSQL away: not elected, try again later
+            except Exception as exc:  # PostgreSQL away or the connection broke: not elected, try again later
                 log.info("event=role_try_failed role=%s error=%s", role.name, type(exc).__name__)
                 await self._drop()
                 return False
@@ -125,6 +125,13 @@ class PostgresElection:
         self._held.clear()
         if conn is not None:
             conn.terminate()  # never wait on a broken connection
+
+    async def session_pid(self) -> int | None:
+        """The PostgreSQL backend holding this process's roles (pg_stat_activity.pid), or None."""
+        async with self._busy:
+            if self._conn is None or self._conn.is_closed():
+                return None
+            return await self._conn.fetchval("SELECT pg_backend_pid()")
 
     async def release(self, role: Role) -> None:
         async with self._busy:
