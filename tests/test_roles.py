@@ -538,3 +538,82 @@ async def test_two_webhook_processes_behind_round_robin_answer_every_update_once
         await balancer.stop()
         codes = [await process.stop() for process in processes]
     assert codes == [0, 0], "\n".join(p.log()[-2000:] for p in processes)
+
+
+class Overlaps:
+    """A stand-in coach that notes when one person's turns overlap (each turn takes 150 ms)."""
+
+    def __init__(self) -> None:
+        self.busy: set[str] = set()
+        self.overlaps = 0
+        self.turns = 0
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        if incoming.user_key in self.busy:
+            self.overlaps += 1
+        self.busy.add(incoming.user_key)
+        await asyncio.sleep(0.15)
+        self.busy.discard(incoming.user_key)
+        self.turns += 1
+        return [Reply("ok")]
+
+
+@pytest.mark.parametrize("locks", ["repository (advisory lock)", "control:in-process"])
+async def test_one_persons_turns_never_overlap_across_processes(postgres, telegram, tmp_path, locks):
+    """One person writing in two chats at once (Telegram sends different chats concurrently), each chat's update
+    reaching another process: with the repository's turn lock the turns take turns; the control with each
+    process's own locks overlaps. Two repositories on one database are two processes' worth of sessions."""
+    from bot.storage.repository import SqlRepository
+
+    url = postgres.database()
+    repos = [await SqlRepository.open(url) for _ in range(2)]
+    coach = Overlaps()
+    ports = [_free_port(), _free_port()]
+    adapters = []
+    for repo, port in zip(repos, ports, strict=True):
+        hook = WebhookConfig("https://coach.example/telegram", "127.0.0.1", port, WEBHOOK_SECRET, register=False)
+        turn_lock = repo.turn_lock if locks.startswith("repository") else None
+        adapter = TelegramAdapter(coach, telegram.token, telegram.base_url, webhook=hook, turn_lock=turn_lock)
+        await adapter.start()
+        adapters.append(adapter)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def post(port: int, chat_id: int) -> None:
+                text = f"@{telegram.bot_username} hello"
+                update = telegram.user_message(text, user_id=7001, chat_id=chat_id, chat_type="supergroup")
+                url = f"http://127.0.0.1:{port}/telegram"
+                async with http.post(url, json=update, headers={SECRET: WEBHOOK_SECRET}) as r:
+                    assert r.status == 200
+
+            for _ in range(3):  # the same person in two groups at once, one group's update per process
+                await asyncio.gather(post(ports[0], -1_000_000_000_101), post(ports[1], -1_000_000_000_102))
+    finally:
+        for adapter in adapters:
+            await adapter.stop()
+        for repo in repos:
+            await repo.close()
+    assert coach.turns == 6
+    if locks.startswith("repository"):
+        assert coach.overlaps == 0
+    else:
+        assert coach.overlaps >= 2  # the control: per-process locks do not see the other process
+
+
+async def test_webhook_processes_on_postgresql_need_the_one_shared_secret(postgres, telegram):
+    env = {
+        "HIPCOACH_DB": postgres.database(),
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_BASE_URL": telegram.base_url,
+        "TELEGRAM_WEBHOOK_URL": "https://coach.example/telegram",
+    }
+    settings = Settings.from_env(env)
+    app = await build_app(settings.db_path, settings=settings)
+    try:
+        # Each process would make up its own secret and reject what the others registered: refuse, and say why.
+        with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_SECRET"):
+            make_adapters(app, settings)
+        (adapter,) = make_adapters(app, Settings.from_env({**env, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}))
+        assert adapter.webhook.register is False and adapter.role is None  # every process receives, none registers
+    finally:
+        await app.close()

@@ -254,7 +254,8 @@ async def test_webhook_mode_checks_the_secret_token_on_every_request(fake, tmp_p
     task = asyncio.create_task(serve(app, adapters, stop))
     try:
         await fake.wait_for(lambda: adapters[0].connected, what="the webhook server")
-        assert fake.webhook_url == "https://coach.example/telegram"
+        assert fake.webhook_url == "https://coach.example/telegram"  # alone (SQLite): registered at start
+        assert fake.calls_to("setWebhook")[0].params["secret_token"] == "s3cret-token"
         update = {
             "update_id": 1,
             "message": {
