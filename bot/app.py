@@ -26,7 +26,7 @@ from bot.core.semantic import load_embedder
 from bot.core.throttle import Throttle
 from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
-from bot.roles import Election, election_for, hold_role
+from bot.roles import Election, election_for, hold_role, unless_stopped
 from bot.scheduling import MinuteTicker, together
 from bot.storage.repository import SqlRepository
 
@@ -236,7 +236,7 @@ async def _start_with_retry(
     start = start or platform.start
     while not stop.is_set():
         try:
-            await start()
+            await unless_stopped(start(), stop)
             return
         except Exception as exc:
             log.warning(

@@ -155,6 +155,24 @@ def election_for(backend: str, url: str, retry_every: float = RETRY_EVERY) -> El
     return PostgresElection(url, retry_every) if backend == "postgresql" else SoleProcess()
 
 
+async def unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first, which cancels it (a start hanging on a server that never answers
+    must not hold up a shutdown). True when it finished; its exception, if any, is raised."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        return False
+    task.result()
+    return True
+
+
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -186,7 +204,7 @@ async def hold_role(
             break
         log.info("event=role_elected role=%s", role.name)
         try:
-            await start()
+            started = await unless_stopped(start(), stop)
         except Exception as exc:
             log.warning(
                 "event=role_start_failed role=%s error=%s retry_in_s=%.0f", role.name, type(exc).__name__, backoff
@@ -196,6 +214,10 @@ async def hold_role(
             await _pause(stop, backoff)
             backoff = min(START_BACKOFF[1], backoff * 2)
             continue
+        if not started:  # stopping while the start was in progress
+            await _stop_quietly(role, stop_role)
+            await election.release(role)
+            break
         backoff = START_BACKOFF[0]
         while not stop.is_set() and await election.still_held(role):
             await _pause(stop, retry_every)
