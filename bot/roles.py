@@ -79,6 +79,7 @@ class PostgresElection:
         self._conn = None
         self._held: set[str] = set()
         self._busy = asyncio.Lock()
+        self._failing = False
 
     async def _connection(self):
         import asyncpg  # only when PostgreSQL is used
@@ -100,9 +101,12 @@ class PostgresElection:
                     "SELECT pg_try_advisory_lock($1, hashtext($2))", ROLE_SPACE, role.name, timeout=10
                 )
             except Exception as exc:  # PostgreSQL away or the connection broke: not elected, try again later
-                log.info("event=role_try_failed role=%s error=%s", role.name, type(exc).__name__)
+                if not self._failing:  # once per outage, not every second
+                    log.warning("event=role_try_failed role=%s error=%s", role.name, type(exc).__name__)
+                self._failing = True
                 await self._drop()
                 return False
+            self._failing = False
             if got:
                 self._held.add(role.name)
             return bool(got)

@@ -600,7 +600,7 @@ async def test_one_persons_turns_never_overlap_across_processes(postgres, telegr
         assert coach.overlaps >= 2  # the control: per-process locks do not see the other process
 
 
-async def test_webhook_processes_on_postgresql_need_the_one_shared_secret(postgres, telegram):
+async def test_webhook_processes_on_postgresql_need_the_one_shared_secret(postgres, telegram, tmp_path):
     env = {
         "HIPCOACH_DB": postgres.database(),
         "TELEGRAM_BOT_TOKEN": telegram.token,
@@ -617,3 +617,9 @@ async def test_webhook_processes_on_postgresql_need_the_one_shared_secret(postgr
         assert adapter.webhook.register is False and adapter.role is None  # every process receives, none registers
     finally:
         await app.close()
+    # and `python -m bot` says so in a sentence, not a traceback
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("HIPCOACH_", "TELEGRAM_", "DISCORD_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], env={**child, **env}, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 2 and "TELEGRAM_WEBHOOK_SECRET" in done.stderr and "Traceback" not in done.stderr
