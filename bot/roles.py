@@ -228,6 +228,9 @@ async def hold_role(
         log.info("event=role_resigned role=%s reason=%s", role.name, "stopping" if stop.is_set() else "lost")
         await _stop_quietly(role, stop_role)
         await election.release(role)
+        # Lost while running (our connection broke): step back for two of the standbys' tries, so a healthy
+        # standby takes over rather than us reconnecting first and flapping.
+        await _pause(stop, 2 * retry_every)
 
 
 async def _stop_quietly(role: Role, stop_role: Callable[[], Awaitable[None]]) -> None:
