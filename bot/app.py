@@ -6,12 +6,12 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.adapters.platform import Platform
+from bot.adapters.platform import Platform, elected_role
 from bot.adapters.texts import AdapterTexts
 from bot.config import TOKEN_PATTERNS, Settings, apply_library_switches
 from bot.core.challenges import Challenges
@@ -26,6 +26,7 @@ from bot.core.semantic import load_embedder
 from bot.core.throttle import Throttle
 from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
+from bot.roles import Election, election_for, hold_role, unless_stopped
 from bot.scheduling import MinuteTicker, together
 from bot.storage.rate_limits import SqlRateLimits
 from bot.storage.repository import SqlRepository
@@ -172,8 +173,20 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
         webhook = None
         if settings.telegram_webhook_url:
             host, _, port = settings.telegram_webhook_listen.rpartition(":")
+            # Alone (SQLite) the process registers the webhook at start, as it always did. Several processes
+            # (PostgreSQL) share one secret and never register: `python -m bot webhook set` does, once.
+            alone = app.repo.backend == "sqlite"
+            if not alone and not settings.telegram_webhook_secret:
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_SECRET must be set when several processes share a PostgreSQL database in "
+                    "webhook mode (every process checks the one secret); then run `python -m bot webhook set`"
+                )
             webhook = WebhookConfig(
-                settings.telegram_webhook_url, host or "0.0.0.0", int(port or 8443), settings.telegram_webhook_secret
+                settings.telegram_webhook_url,
+                host or "0.0.0.0",
+                int(port or 8443),
+                settings.telegram_webhook_secret,
+                register=alone,
             )
         platforms.append(
             TelegramAdapter(
@@ -186,6 +199,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 commands=app.commands,
                 texts=app.texts,
                 rate_store=rate_store,
+                turn_lock=app.repo.turn_lock,
             )
         )
     if settings.discord_token:
@@ -202,6 +216,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 commands=app.commands,
                 texts=app.texts,
                 rate_store=rate_store,
+                turn_lock=app.repo.turn_lock,
             )
         )
     return platforms
@@ -215,13 +230,18 @@ def make_terminal(app: App, on_quit: Callable[[], None]) -> Platform:
 
 
 async def _start_with_retry(
-    platform: Platform, stop: asyncio.Event, first_delay: float = 1.0, max_delay: float = 60.0
+    platform: Platform,
+    stop: asyncio.Event,
+    first_delay: float = 1.0,
+    max_delay: float = 60.0,
+    start: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """A platform that cannot connect is retried with backoff; the others keep working meanwhile."""
     delay = first_delay
+    start = start or platform.start
     while not stop.is_set():
         try:
-            await platform.start()
+            await unless_stopped(start(), stop)
             return
         except Exception as exc:
             log.warning(
@@ -241,6 +261,19 @@ async def _start_with_retry(
 
 
 CONNECT_GRACE_SECONDS = 15.0
+STOP_GRACE_SECONDS = 5.0  # for starts in progress to give up when we stop
+
+
+async def _run_platform(platform: Platform, election: Election, stop: asyncio.Event) -> None:
+    """Every process sends; receiving is either everyone's (no role) or the elected process's (bot/roles.py).
+    On SQLite this process holds every role, so it starts both halves at once, as it always did."""
+    role = elected_role(platform)
+    if role is None:
+        await _start_with_retry(platform, stop)
+        return
+    await _start_with_retry(platform, stop, start=platform.start_sending)
+    if not stop.is_set():
+        await hold_role(role, election, platform.start_receiving, platform.stop_receiving, stop)
 
 
 async def _until_connected(platforms: list[Platform], stop: asyncio.Event, timeout: float) -> None:
@@ -251,9 +284,17 @@ async def _until_connected(platforms: list[Platform], stop: asyncio.Event, timeo
         await asyncio.sleep(0.05)
 
 
-async def serve(app: App, platforms: list[Platform], stop: asyncio.Event, http: tuple[str, int] | None = None) -> None:
+async def serve(
+    app: App,
+    platforms: list[Platform],
+    stop: asyncio.Event,
+    http: tuple[str, int] | None = None,
+    election: Election | None = None,
+) -> None:
     """Run every platform, the scheduler and one database in this loop until `stop` is set; with `http`
-    (host, port), also /healthz and /metrics."""
+    (host, port), also /healthz and /metrics. On PostgreSQL, receiving roles are elected among the processes
+    (`election`, by default advisory locks on the app's database)."""
+    election = election or election_for(app.repo.backend, app.repo.url)
     for platform in platforms:
         app.senders[platform.name] = platform.sender
     health = None
@@ -262,15 +303,19 @@ async def serve(app: App, platforms: list[Platform], stop: asyncio.Event, http: 
             app.metrics, app.repo.ping, lambda: {p.name: p.connected for p in platforms}, host=http[0], port=http[1]
         )
         await health.start()
-    starting = [asyncio.create_task(_start_with_retry(p, stop)) for p in platforms]
+    starting = [asyncio.create_task(_run_platform(p, election, stop)) for p in platforms]
     # Give the platforms a moment to connect before the first (catch-up) tick, so reminders due while we
     # were down go out now rather than being deferred because their platform was still connecting.
     await _until_connected(platforms, stop, CONNECT_GRACE_SECONDS)
     app.start_scheduler()
     await stop.wait()
-    for task in starting:
-        task.cancel()
-    await asyncio.gather(*starting, return_exceptions=True)
+    # Roles are handed over first (receiving stops, the lock is released), so a standby takes over while we
+    # finish; a start still in progress is given up.
+    if starting:
+        _, pending = await asyncio.wait(starting, timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*starting, return_exceptions=True)
     await app.ticker.stop()  # finish a fan-out in flight before the platforms go away
     for platform in platforms:
         try:
@@ -279,3 +324,4 @@ async def serve(app: App, platforms: list[Platform], stop: asyncio.Event, http: 
             log.warning("event=platform_stop_failed error=%s", type(exc).__name__)
     if health is not None:
         await health.stop()
+    await election.close()

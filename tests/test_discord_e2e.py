@@ -65,7 +65,7 @@ class Running:
         self.adapter.guild_ready_timeout = 0.1
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(serve(self.app, self.adapters, self.stop))
-        await self.fake.wait_for(lambda: self.adapter.connected, what="the Discord client to be ready")
+        await self.fake.wait_for(lambda: self.adapter.receiving, what="the Discord client to be ready")
         # The catch-up tick runs once the platform is up; a test that then ticks by hand must not race it.
         await self.fake.wait_for(lambda: self.app.ticker.ticks >= 1, 30, what="the catch-up tick")
         return self

@@ -1,17 +1,20 @@
 """Discord adapter: translates discord.py interactions and messages to core messages and core replies back.
 
-No coaching logic lives here. The app runs `client.start()` as a task in its single asyncio loop,
-beside Telegram and the scheduler. Slash commands (`/hip`, `/challenge`) are generated from the command
-catalogue (discord_commands.py); replies go out through discord_replies.py. Buttons carry their whole
-state in the custom_id (`hc:<owner>:<core button data>`) and are handled by a DynamicItem registered
-on the client, so a button keeps working after a restart without any per-message view in memory.
+No coaching logic lives here. The app runs the client in its single asyncio loop, beside Telegram and the
+scheduler, in two halves (bot/roles.py): `start_sending` logs the HTTP client in (every process: reminders and
+challenge posts go out through the REST API) and `start_receiving` connects the gateway, which only the process
+elected "discord-gateway" does (DMs arrive on one session, shard 0). Slash commands (`/hip`, `/challenge`)
+are generated from the command catalogue (discord_commands.py); replies go out through discord_replies.py.
+Buttons carry their whole state in the custom_id (`hc:<owner>:<core button data>`) and are handled by a
+DynamicItem registered on the client, so a button keeps working after a restart without any per-message view.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 
 import discord
 import discord.gateway
@@ -43,6 +46,7 @@ from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.commands import Catalogue, Slash, load_commands
 from bot.core.messages import Incoming, Reply
+from bot.roles import DISCORD_GATEWAY, Role
 from bot.storage.rate_limits import RateStore
 
 log = logging.getLogger(__name__)
@@ -217,9 +221,11 @@ class DiscordAdapter:
         commands: Catalogue | None = None,
         texts: AdapterTexts | None = None,
         rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
+        turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
     ) -> None:
         self.coach = coach
         self._token = token
+        self.role: Role | None = DISCORD_GATEWAY  # one gateway session per bot: one elected process
         self.guild_id = guild_id
         self.api_base, self.gateway = api_base, gateway
         self.guild_ready_timeout = guild_ready_timeout
@@ -231,21 +237,36 @@ class DiscordAdapter:
         self.ready = asyncio.Event()
         self.synced = False  # did the last start push command definitions to Discord?
         self._task: asyncio.Task | None = None
-        self._turn_lock = TurnLocks()
+        self._logged_in = False
+        # One person's turns in order: across processes when the app passes the repository's lock.
+        self._turn_lock = TurnLocks(turn_lock)
 
     def __repr__(self) -> str:  # the token never reaches a log line through repr()
         return f"DiscordAdapter(guild_id={self.guild_id})"
 
     @property
     def connected(self) -> bool:
+        """Can send: the HTTP client is logged in (the gateway is not needed for REST calls)."""
+        client = self.client
+        return client is not None and self._logged_in and not client.is_closed()
+
+    @property
+    def receiving(self) -> bool:
+        """The gateway session is up (this process is the elected one, or alone)."""
         return self.client is not None and self.client.is_ready() and not self.client.is_closed()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Log in, sync commands if they changed, connect; returns when ready, raises if the start failed."""
+        await self.start_sending()
+        await self.start_receiving()
+
+    async def start_sending(self) -> None:
+        """Log the HTTP client in (and sync commands if they changed): enough to send through the REST API."""
         point_at(self.api_base, self.gateway)
         self.ready = asyncio.Event()
+        self._logged_in = False
         self.client = HipClient(
             self,
             intents=intents(),
@@ -253,13 +274,33 @@ class DiscordAdapter:
             allowed_mentions=discord.AllowedMentions.none(),  # a quoted "@everyone" never pings anyone
             max_messages=None,  # no message cache: we never look messages up again (state is in custom_ids)
         )
-        self._task = asyncio.create_task(self.client.start(self._token), name="discord-client")
+        await self.client.login(self._token)  # also runs setup_hook: buttons, command sync
+        self._logged_in = True
+        log.info("event=platform_sending platform=discord bot_id=%s", self.client.user.id)
+
+    async def start_receiving(self) -> None:
+        """Connect the gateway; returns when ready, raises if the connection failed."""
+        if self.client is None or self.client.is_closed():
+            await self.start_sending()
+        if self.receiving:
+            return
+        self.ready = asyncio.Event()
+        self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self.ready.wait())
         await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
             ready.cancel()
             self._task.result()  # raises what stopped the client (bad token, network down)
             raise ConnectionError("discord client stopped before it was ready")
+
+    async def stop_receiving(self) -> None:
+        """Hand the gateway over. discord.py closes its HTTP session with the gateway, so a fresh client logs
+        in again for sending."""
+        if self._task is None:
+            return
+        await self.stop()
+        self._task = None
+        await self.start_sending()
 
     async def stop(self) -> None:
         client, task = self.client, self._task
@@ -295,7 +336,7 @@ class DiscordAdapter:
         incoming = incoming_from_message(message, client.user)
         if incoming is None:
             return
-        async with self._turn_lock(message.author.id):
+        async with self._turn_lock(incoming.user_key):
             replies = await self.coach.handle(incoming)
             await deliver(replies, InChat(self, message))
 
@@ -322,10 +363,9 @@ class DiscordAdapter:
         channel is not flooded with everyone's confirmations; a person's own buttons answer where they are."""
         in_server = interaction.guild is not None
         ephemeral = is_ephemeral(interaction) or (in_server and press is not Press.OWN)
-        user_id = interaction.user.id
 
         async def turn() -> list[Reply]:
-            async with self._turn_lock(user_id):
+            async with self._turn_lock(incoming.user_key):
                 return await self.coach.handle(incoming)
 
         work = asyncio.ensure_future(turn())

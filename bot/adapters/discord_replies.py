@@ -148,7 +148,7 @@ class DiscordSender:
 
     async def send(self, target: Target, replies: list[Reply], key: str | None = None) -> SendResult:
         client = self.adapter.client
-        if client is None or not client.is_ready():
+        if client is None or not self.adapter.connected:  # logged in: REST works without the gateway
             return SendResult(UNAVAILABLE, error="not connected")
         try:
             if target.channel:  # a challenge post: everyone in the channel may press its buttons

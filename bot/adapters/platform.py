@@ -2,7 +2,9 @@
 place that decides where each reply of a turn goes.
 
 Adding a platform means one adapter module that implements `Platform` (and `Answering` for its chats) plus
-its settings; `bot/app.py` registers its sender and runs it with the others through `serve`.
+its settings; `bot/app.py` registers its sender and runs it with the others through `serve`. A platform that
+only one process may receive on (Telegram long polling, the Discord gateway) also implements `Elected`: every
+process starts it for sending, and only the process holding its role (bot/roles.py) receives.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.core.delivery import Sender
 from bot.core.messages import Reply
+from bot.roles import Role
 
 
 @runtime_checkable
@@ -27,6 +30,31 @@ class Platform(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Elected(Protocol):
+    """A platform whose receiving side belongs to one elected process. `role` None: every process receives
+    (Telegram webhooks behind a load balancer); `start` is then sending and receiving at once."""
+
+    role: Role | None
+
+    @property
+    def receiving(self) -> bool: ...
+
+    async def start_sending(self) -> None:
+        """REST only: reminders and posts can go out (`connected` becomes true)."""
+
+    async def start_receiving(self) -> None:
+        """Updates start arriving (returns once they do; raises if it cannot)."""
+
+    async def stop_receiving(self) -> None:
+        """Updates stop arriving here, so the next holder of the role can take over; sending goes on."""
+
+
+def elected_role(platform: Platform) -> Role | None:
+    """The role this platform's receiving side needs, or None when every process receives."""
+    return platform.role if isinstance(platform, Elected) else None
 
 
 class Answering(Protocol):

@@ -1,8 +1,11 @@
 """Telegram adapter: translates python-telegram-bot updates to core messages and core replies back.
 
-No coaching logic lives here. The app starts it with PTB's manual lifecycle (initialize, start,
-updater.start_polling or start_webhook) inside its single asyncio loop, beside Discord and the
-scheduler; stop() shuts it down in reverse order so an update already fetched is still handled.
+No coaching logic lives here. The app starts it with PTB's manual lifecycle inside its single asyncio loop,
+beside Discord and the scheduler, in two halves (bot/roles.py): `start_sending` (initialize, start; enough
+for reminders and posts, so every process does it; in webhook mode also the webhook receiver, as every
+process behind the load balancer receives) and `start_receiving` (long polling, which only the process
+elected "telegram-poller" does: Telegram answers a second getUpdates with 409). stop() shuts down in reverse
+order so an update already fetched is still handled.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 
 from telegram import (
@@ -36,11 +40,13 @@ from bot.adapters import chunks, retry
 from bot.adapters.platform import deliver
 from bot.adapters.telegram_limiter import BULK, AnswersFirstLimiter, retry_after_seconds
 from bot.adapters.telegram_sender import TelegramSender
+from bot.adapters.telegram_webhook import WebhookServer
 from bot.adapters.texts import AdapterTexts
 from bot.adapters.turn_locks import TurnLocks
 from bot.core.coach import Coach
 from bot.core.commands import Catalogue, load_commands
 from bot.core.messages import Button, Incoming, Reply
+from bot.roles import TELEGRAM_POLLER, Role
 from bot.storage.rate_limits import RateStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +66,35 @@ class WebhookConfig:
     listen: str = "0.0.0.0"
     port: int = 8443
     secret: str = ""  # checked on every request (X-Telegram-Bot-Api-Secret-Token); random if empty
+    # Register the webhook at start: only a process that is alone (SQLite). Several processes behind a load
+    # balancer share one secret and the webhook is registered once, by `python -m bot webhook set`.
+    register: bool = True
+
+
+UPDATES = ["message", "callback_query"]
+
+
+async def register_webhook(
+    token: str,
+    base_url: str,
+    url: str,
+    secret: str,
+    drop_pending_updates: bool = False,
+    max_connections: int | None = None,
+) -> bool:
+    """Point Telegram at `url` with `secret` (what `python -m bot webhook set` does, once per deployment).
+    `base_url` is TELEGRAM_BASE_URL (the default Bot API, an own Bot API server, or a test's fake). Raises
+    telegram.error.TelegramError when Telegram refuses (e.g. not an HTTPS URL, or a bad token)."""
+    from telegram import Bot
+
+    async with Bot(token, base_url=base_url or DEFAULT_BASE_URL) as bot:
+        return await bot.set_webhook(
+            url,
+            secret_token=secret,
+            allowed_updates=UPDATES,
+            drop_pending_updates=drop_pending_updates,
+            max_connections=max_connections,
+        )
 
 
 def escape(text: str) -> str:
@@ -209,9 +244,12 @@ class TelegramAdapter:
         commands: Catalogue | None = None,
         texts: AdapterTexts | None = None,
         rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
+        turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
     ) -> None:
         self.coach = coach
         self.webhook = webhook
+        # Long polling is one process's role; in webhook mode every process receives (None: no election).
+        self.role: Role | None = None if webhook else TELEGRAM_POLLER
         self.poll_timeout = poll_timeout
         self.commands = commands or load_commands()
         self.texts = texts or AdapterTexts.default()
@@ -231,32 +269,29 @@ class TelegramAdapter:
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self, rate_limit)
         self.username = ""
-        self.connected = False
-        self._turn_lock = TurnLocks()
+        self.connected = False  # can send (reminders, posts); receiving is `receiving`
+        self._webhook_server: WebhookServer | None = None
+        # One person's turns in order: across processes when the app passes the repository's lock.
+        self._turn_lock = TurnLocks(turn_lock)
         self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Sending and receiving: one process alone (tests, SQLite)."""
+        await self.start_sending()
+        await self.start_receiving()
+
+    async def start_sending(self) -> None:
+        """What every process does: the Bot API client for reminders and posts, and in webhook mode the
+        receiver (every process behind the load balancer receives)."""
         app = self.application
         await app.initialize()
         self.username = app.bot.username
         await app.bot.set_my_commands([BotCommand(name, text) for name, text in self.commands.menu()])
         await app.start()
-        updates = ["message", "callback_query"]
         if self.webhook:
-            secret = self.webhook.secret or secrets.token_urlsafe(32)
-            await app.updater.start_webhook(
-                listen=self.webhook.listen,
-                port=self.webhook.port,
-                url_path="telegram",
-                webhook_url=self.webhook.url,
-                secret_token=secret,
-                allowed_updates=updates,
-            )
-        else:
-            # No drop_pending_updates: messages sent while we were down are answered now.
-            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=updates)
+            await self._start_webhook(self.webhook)
         self.connected = True
         log.info(
             "event=platform_started platform=telegram bot=%s mode=%s",
@@ -264,11 +299,42 @@ class TelegramAdapter:
             "webhook" if self.webhook else "polling",
         )
 
+    async def _start_webhook(self, webhook: WebhookConfig) -> None:
+        secret = webhook.secret or secrets.token_urlsafe(32)  # random only for a process that registers
+        if webhook.register:
+            await self.application.bot.set_webhook(webhook.url, secret_token=secret, allowed_updates=UPDATES)
+        self._webhook_server = WebhookServer(self.application, secret, webhook.listen, webhook.port)
+        await self._webhook_server.start()
+
+    async def start_receiving(self) -> None:
+        """Long polling, by the process elected for it; nothing to do in webhook mode."""
+        if self.webhook or self.receiving:
+            return
+        # No drop_pending_updates: messages sent while we were down (or while the poller changed) are answered.
+        await self.application.updater.start_polling(timeout=self.poll_timeout, allowed_updates=UPDATES)
+        log.info("event=receiving platform=telegram mode=polling")
+
+    async def stop_receiving(self) -> None:
+        """Hand polling over: stop fetching (confirms the offset of what was fetched)."""
+        updater = self.application.updater
+        if updater and updater.running:
+            await updater.stop()
+            log.info("event=receiving_stopped platform=telegram")
+
+    @property
+    def receiving(self) -> bool:
+        if self.webhook:
+            return self._webhook_server is not None
+        updater = self.application.updater
+        return bool(updater and updater.running)
+
     async def stop(self) -> None:
         app = self.application
         self.connected = False
-        if app.updater and app.updater.running:
-            await app.updater.stop()  # stop fetching; confirms the offset of what was fetched
+        if self._webhook_server is not None:
+            await self._webhook_server.stop()  # answers in flight finish; no new ones
+            self._webhook_server = None
+        await self.stop_receiving()
         if app.running:
             await app.stop()  # finishes the updates already fetched
         await app.shutdown()
@@ -284,7 +350,7 @@ class TelegramAdapter:
             return
         if incoming.space and incoming.command == "challenge":  # only organisers may start or end one
             incoming = replace(incoming, organiser=await self._is_admin(message.chat.id, message.from_user.id))
-        async with self._turn_lock(message.from_user.id):
+        async with self._turn_lock(incoming.user_key):
             replies = await self.coach.handle(incoming)
             reply_to = message.message_id if _is_group(message.chat.type) else None
             await deliver(replies, InChat(self, message, reply_to))
@@ -322,8 +388,9 @@ class TelegramAdapter:
         if not shared:
             await self._answer_callback(query)  # stop the spinner at once; the answer follows as messages
         user = query.from_user
-        async with self._turn_lock(user.id):
-            replies = await self.coach.handle(incoming(user, message, button=query.data))
+        pressed = incoming(user, message, button=query.data)
+        async with self._turn_lock(pressed.user_key):
+            replies = await self.coach.handle(pressed)
             if shared:
                 toast = toast_text(replies)
                 await self._answer_callback(query, toast)
