@@ -332,7 +332,7 @@ async def test_discord_senders_in_four_processes_keep_to_one_rate_and_a_rate_lim
     refuse: list[Exception] = [discord.RateLimited(1.0)]
     senders = []
     for db in databases:
-        adapter = SimpleNamespace(client=StubClient(sent, refuse))
+        adapter = SimpleNamespace(client=StubClient(sent, refuse), connected=True)
         senders.append(DiscordSender(adapter, rate_limit=20.0, shared=SqlRateLimits(db)))
     try:
         first = await senders[0].send(Target("discord", "42", "discord:42"), [Reply("hello")])  # the fake says 429 once
