@@ -397,7 +397,31 @@ WX_SEE_A_PROFESSIONAL = [
     ("my dad (80) fell in the garden, he walked back in but his groin is sore", "after-injury"),
     ("grandma slipped on the wet step on sunday, she's getting about fine but her hip aches", "after-injury"),
 ]
+WX_SEE_A_PROFESSIONAL += [
+    ("my hip twinges a bit more every week, started after I took up netball", "worsening"),
+    ("every session it hurts a little more in my groin", "worsening"),
+    ("each match my knee is sorer than the last", "worsening"),
+    ("every ride my knee aches a bit more than the last", "worsening"),
+    ("my little girl won't put her full weight on her right foot since the weekend, no temperature", "limping-child"),
+    ("twisted my ankle and can't put my full weight on it yet", "after-injury"),
+    ("she is not putting all her weight through the right leg after the fall", "after-injury"),
+    ("my thigh has a numb burning patch since I wore a tool belt, nothing else going on", "numbness-tingling"),
+]
+WX_URGENT += [
+    ("the little one refuses to put his leg down", "cannot-bear-weight"),
+    ("my daughter won't put her foot on the ground since the trampoline", "cannot-bear-weight"),
+    ("there's no point anymore", "crisis"),
+    ("nothing matters anymore, I'm so tired of it", "crisis"),
+    ("I see no point going on", "crisis"),
+    ("honestly what's the point of it all", "crisis"),
+]
 WX_CALM = [
+    "nothing works for my tight hips anymore",
+    "nothing else going on, just a tight hip",
+    "no point stretching anymore, my hips never change",
+    "every week I can stretch a bit more, so happy",
+    "If my calves start to cramp in downward dog, should I come out of it?",
+    "what should I do if my knee begins to ache halfway through a run",
     "legs feel heavy after leg day yesterday",
     "my legs felt so heavy on today's run",
     "heavy legs today after the long flight, back a bit stiff",

@@ -157,6 +157,12 @@ class FindingReader:
             if out[i] in _NOT_FIRST and out[i + 1] == "can":
                 out[i], out[i + 1] = "can", "not"  # "no puedo", "não consigo": the negation before the verb
         for i, tok in enumerate(out):
+            whole = i > 0 and (out[i - 1] == "full" or (i > 1 and out[i - 2] == "all" and out[i - 1] in _DETERMINERS))
+            if tok == "weight" and whole:
+                # "won't put full weight on it", "not putting all her weight through it": partial weight bearing,
+                # a limp (Ottawa rules: bearing weight means four steps, limping or not), not "can't bear weight"
+                out[i] = "fullweight"
+        for i, tok in enumerate(out):
             if tok in ("bridge", "bridges") and (
                 (i > 0 and out[i - 1] in _EXERCISE_BEFORE) or (i + 1 < len(out) and out[i + 1] in _EXERCISE_AFTER)
             ):
