@@ -415,7 +415,20 @@ WX_URGENT += [
     ("I see no point going on", "crisis"),
     ("honestly what's the point of it all", "crisis"),
 ]
+WX_SEE_A_PROFESSIONAL += [
+    ("after 2 hours on the bike my toes go numb, I've tried moving the saddle back", "numbness-tingling"),
+    ("my foot tingles on long rides even after a saddle height change", "numbness-tingling"),
+]
+WX_URGENT += [
+    ("numb on the saddle after long rides and my back is sore", "saddle-numbness"),
+    ("the saddle bit feels numb and my back is bad", "saddle-numbness"),
+    ("crushing chest pain jk lol no seriously it's crushing and going down my arm", "chest-pain"),
+    ("both legs went numb jk. but actually my bum is numb and I can't pee", "bladder-bowel"),
+]
 WX_CALM = [
+    "my chest is tight. not like that haha, it's my pecs after bench press",
+    "my leg went numb in the splits... jk it was just stretchy, what helps hamstrings",
+    "knee popped and gave way jk lol, just want a better squat warmup",
     "nothing works for my tight hips anymore",
     "nothing else going on, just a tight hip",
     "no point stretching anymore, my hips never change",
