@@ -466,3 +466,16 @@ def test_wx_families_in_new_words_see_a_professional(content, text, rule):
 @pytest.mark.parametrize("text", WX_CALM)
 def test_wx_calm_messages_stay_calm(content, text):
     assert content.safety.assess(text).level == "none", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the maximum ibuprofen I can have in a day for my sore knee",
+        "the most naproxen someone can take? my hip is killing me after the gym",
+        "what is the upper limit of paracetamol I could take, back is stiff after deadlifts",
+    ],
+)
+async def test_the_most_of_a_medicine_one_can_take_goes_to_a_pharmacist(chat, text):
+    replies = await chat.say(text)
+    assert main_topic(replies) == "medication", chat.text()
