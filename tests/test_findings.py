@@ -413,6 +413,12 @@ WX_URGENT += [
     ("there's no point anymore", "crisis"),
     ("nothing matters anymore, I'm so tired of it", "crisis"),
     ("I see no point going on", "crisis"),
+    ("there's nothing to look forward to anymore", "crisis"),
+    ("i have nothing left anymore", "crisis"),
+    ("nothing is worth going on for", "crisis"),
+    ("i don't see the point anymore", "crisis"),
+    ("grandad slipped in the shower, he's walking with a stick now and his hip is sore", "older-person-fall"),
+    ("no point carrying on anymore", "crisis"),
     ("honestly what's the point of it all", "crisis"),
 ]
 WX_SEE_A_PROFESSIONAL += [
@@ -431,7 +437,8 @@ WX_CALM = [
     "knee popped and gave way jk lol, just want a better squat warmup",
     "nothing works for my tight hips anymore",
     "nothing else going on, just a tight hip",
-    "no point stretching anymore, my hips never change",
+    "nothing wrong with my back anymore, how do I keep my hips loose",
+    "I don't see the point of static stretching before a run",
     "every week I can stretch a bit more, so happy",
     "If my calves start to cramp in downward dog, should I come out of it?",
     "what should I do if my knee begins to ache halfway through a run",
