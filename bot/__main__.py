@@ -179,7 +179,12 @@ async def _run(settings: Settings) -> int:
     """Every platform whose token is set, in one process; the terminal chat when none is."""
     app = await _open_app(settings.db_path, settings)
     stop = asyncio.Event()
-    platforms = make_adapters(app, settings)
+    try:
+        platforms = make_adapters(app, settings)
+    except ValueError as exc:  # settings that cannot work together (e.g. webhooks on PostgreSQL without a secret)
+        await app.close()
+        print(f"Hip Coach cannot start: {exc}. See .env.example.", file=sys.stderr)
+        return 2
     http = None
     if platforms:
         # The content, index and libraries loaded at start live as long as the process: keep the cyclic

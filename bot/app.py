@@ -26,7 +26,7 @@ from bot.core.semantic import load_embedder
 from bot.core.throttle import Throttle
 from bot.memory import HeapTrimmer
 from bot.observability import HealthServer, Metrics
-from bot.roles import Election, election_for, hold_role
+from bot.roles import Election, election_for, hold_role, unless_stopped
 from bot.scheduling import MinuteTicker, together
 from bot.storage.rate_limits import SqlRateLimits
 from bot.storage.repository import SqlRepository
@@ -198,8 +198,8 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 rate_limit=settings.telegram_rate_limit,
                 commands=app.commands,
                 texts=app.texts,
-                turn_lock=app.repo.turn_lock,
                 rate_store=rate_store,
+                turn_lock=app.repo.turn_lock,
             )
         )
     if settings.discord_token:
@@ -215,8 +215,8 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 rate_limit=settings.discord_rate_limit,
                 commands=app.commands,
                 texts=app.texts,
-                turn_lock=app.repo.turn_lock,
                 rate_store=rate_store,
+                turn_lock=app.repo.turn_lock,
             )
         )
     return platforms
@@ -241,7 +241,7 @@ async def _start_with_retry(
     start = start or platform.start
     while not stop.is_set():
         try:
-            await start()
+            await unless_stopped(start(), stop)
             return
         except Exception as exc:
             log.warning(

@@ -29,6 +29,12 @@ def apply_library_switches() -> None:
         os.environ.setdefault(name, value)
 
 
+def child_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a helper program we start (pg_dump): ours, with `overrides` set. Secrets for it go
+    here, never on its command line, where `ps` shows them to every user."""
+    return {**os.environ, **overrides}
+
+
 def load_dotenv(path: str | Path = ".env") -> None:
     """KEY=value lines; the real environment wins. Values are never logged (tokens live here)."""
     path = Path(path)

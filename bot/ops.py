@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
-from bot.config import DISCORD_TOKEN, TELEGRAM_TOKEN, Settings
+from bot.config import DISCORD_TOKEN, TELEGRAM_TOKEN, Settings, child_environment
 from bot.core.commands import load_commands
 from bot.core.content import ContentError, load_content
 from bot.storage.dialect import POSTGRESQL, backend_of, sqlite_path
@@ -493,9 +493,9 @@ def find_pg_dump() -> str | None:
 def pg_dump_command(url: str, target: Path, pg_dump: str) -> tuple[list[str], dict[str, str]]:
     """argv and environment for pg_dump: the password goes in PGPASSWORD, never argv (`ps` shows argv)."""
     parts = urlsplit(url)
-    env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
+    env = child_environment()
     if parts.password is not None:
-        env["PGPASSWORD"] = unquote(parts.password)
+        env = child_environment(PGPASSWORD=unquote(parts.password))
         userinfo, _, hostport = parts.netloc.rpartition("@")
         parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}@{hostport}")
     dbname = urlunsplit(parts._replace(scheme="postgresql"))

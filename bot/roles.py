@@ -79,6 +79,7 @@ class PostgresElection:
         self._conn = None
         self._held: set[str] = set()
         self._busy = asyncio.Lock()
+        self._failing = False
 
     async def _connection(self):
         import asyncpg  # only when PostgreSQL is used
@@ -99,10 +100,13 @@ class PostgresElection:
                 got = await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1, hashtext($2))", ROLE_SPACE, role.name, timeout=10
                 )
-            except (OSError, TimeoutError, Exception) as exc:  # PostgreSQL away: not elected, try again later
-                log.info("event=role_try_failed role=%s error=%s", role.name, type(exc).__name__)
+            except Exception as exc:  # PostgreSQL away or the connection broke: not elected, try again later
+                if not self._failing:  # once per outage, not every second
+                    log.warning("event=role_try_failed role=%s error=%s", role.name, type(exc).__name__)
+                self._failing = True
                 await self._drop()
                 return False
+            self._failing = False
             if got:
                 self._held.add(role.name)
             return bool(got)
@@ -126,6 +130,13 @@ class PostgresElection:
         if conn is not None:
             conn.terminate()  # never wait on a broken connection
 
+    async def session_pid(self) -> int | None:
+        """The PostgreSQL backend holding this process's roles (pg_stat_activity.pid), or None."""
+        async with self._busy:
+            if self._conn is None or self._conn.is_closed():
+                return None
+            return await self._conn.fetchval("SELECT pg_backend_pid()")
+
     async def release(self, role: Role) -> None:
         async with self._busy:
             if role.name not in self._held:
@@ -146,6 +157,24 @@ class PostgresElection:
 def election_for(backend: str, url: str, retry_every: float = RETRY_EVERY) -> Election:
     """PostgreSQL: processes compete; SQLite: this process is the only one."""
     return PostgresElection(url, retry_every) if backend == "postgresql" else SoleProcess()
+
+
+async def unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first, which cancels it (a start hanging on a server that never answers
+    must not hold up a shutdown). True when it finished; its exception, if any, is raised."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        return False
+    task.result()
+    return True
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
@@ -179,7 +208,7 @@ async def hold_role(
             break
         log.info("event=role_elected role=%s", role.name)
         try:
-            await start()
+            started = await unless_stopped(start(), stop)
         except Exception as exc:
             log.warning(
                 "event=role_start_failed role=%s error=%s retry_in_s=%.0f", role.name, type(exc).__name__, backoff
@@ -189,12 +218,19 @@ async def hold_role(
             await _pause(stop, backoff)
             backoff = min(START_BACKOFF[1], backoff * 2)
             continue
+        if not started:  # stopping while the start was in progress
+            await _stop_quietly(role, stop_role)
+            await election.release(role)
+            break
         backoff = START_BACKOFF[0]
         while not stop.is_set() and await election.still_held(role):
             await _pause(stop, retry_every)
         log.info("event=role_resigned role=%s reason=%s", role.name, "stopping" if stop.is_set() else "lost")
         await _stop_quietly(role, stop_role)
         await election.release(role)
+        # Lost while running (our connection broke): step back for two of the standbys' tries, so a healthy
+        # standby takes over rather than us reconnecting first and flapping.
+        await _pause(stop, 2 * retry_every)
 
 
 async def _stop_quietly(role: Role, stop_role: Callable[[], Awaitable[None]]) -> None:

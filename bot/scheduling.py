@@ -48,6 +48,7 @@ class MinuteTicker:
         self._scheduler: AsyncIOScheduler | None = None
         self._in_flight: set[asyncio.Task] = set()
         self._stopping = False
+        self.ticks = 0  # completed ticks: tests wait for the catch-up tick before driving their own
 
     async def run_once(self) -> None:
         """One tick now; ticks never overlap (a slow fan-out just delays the next one)."""
@@ -61,6 +62,7 @@ class MinuteTicker:
         except Exception:
             log.exception("event=tick_failed")
         finally:
+            self.ticks += 1
             self._in_flight.discard(task)
 
     def start(self) -> None:

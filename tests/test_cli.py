@@ -6,6 +6,7 @@ unless the test is about it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -251,6 +252,29 @@ def test_jsonl_hipcoach_db_keeps_conversations_across_runs(workdir, tmp_path):
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     [item] = parse_lines(second.stdout)
     assert "injury" in item["text"].lower()
+
+
+async def _user_keys(url: str) -> list[str]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        return [row["user_key"] for row in await conn.fetch("SELECT user_key FROM users")]
+    finally:
+        await conn.close()
+
+
+def test_jsonl_on_postgresql_keeps_conversations_across_runs(workdir, postgres):
+    url = postgres.database()
+    first = run_cli(
+        ["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "my knee hurts", "user": "kim"}]), HIPCOACH_DB=url
+    )
+    second = run_cli(["ask", "--jsonl"], workdir, stdin=jsonl([{"text": "dull ache", "user": "kim"}]), HIPCOACH_DB=url)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    [item] = parse_lines(second.stdout)
+    assert "injury" in item["text"].lower()  # the second run continued the first run's conversation, from PostgreSQL
+    assert asyncio.run(_user_keys(url)) == ["cli:u-kim"]
+    assert not (workdir / "hipcoach.db").exists()
 
 
 def test_jsonl_without_hipcoach_db_leaves_no_database_behind(workdir):

@@ -66,6 +66,8 @@ class Running:
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(serve(self.app, self.adapters, self.stop))
         await self.fake.wait_for(lambda: self.adapter.receiving, what="the Discord client to be ready")
+        # The catch-up tick runs once the platform is up; a test that then ticks by hand must not race it.
+        await self.fake.wait_for(lambda: self.app.ticker.ticks >= 1, 30, what="the catch-up tick")
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -359,3 +359,145 @@ def test_uv_families_in_new_words_see_a_professional(content, text, rule):
 @pytest.mark.parametrize("text", UV_CALM)
 def test_uv_calm_messages_stay_calm(content, text):
     assert content.safety.assess(text).level == "none", text
+
+
+# Families added when the outsiders' sets W and X joined tuning (round 15); every sentence here is new wording.
+WX_URGENT = [
+    ("back's been agony since friday and I wet my jeans at work without noticing", "bladder-bowel"),
+    ("I peed in my leggings on the walk home and didn't feel it happen, my lower back is wrecked", "bladder-bowel"),
+    ("dad's sciatica flared and he's soiled his trousers twice without knowing", "bladder-bowel"),
+    ("my bladder just let go in the supermarket, back pain for a week", "bladder-bowel"),
+    ("my bowels just went on their own this morning and my back is killing me", "bladder-bowel"),
+    ("there was a wet patch on my jeans I never felt, and my legs are tingling from my back", "bladder-bowel"),
+    ("since my back went I can't feel the chair under me when I sit", "saddle-numbness"),
+    ("on the loo I couldn't feel the toilet seat at all and my back is sore", "saddle-numbness"),
+    ("riding my bike and I can't feel the saddle under me any more, back pain too", "saddle-numbness"),
+    ("that whole area between my legs feels like it isn't there since I lifted the wardrobe", "saddle-numbness"),
+    ("my right leg has gone heavy since lunchtime and my back's been sore all week", "heavy-leg"),
+    ("sciatica for days and today my leg is so heavy I'm hobbling like a zombie", "heavy-leg"),
+    ("woke up with a heavy leg and my back is killing me", "heavy-leg"),
+    ("my back twinged this morning and my left leg keeps getting heavier", "heavy-leg"),
+    ("my dad suddenly lost the vision in his left eye and his arm is weak", "stroke"),
+    ("it went dark in one eye for a few minutes and my leg feels odd", "stroke"),
+    ("mum is struggling to find her words and her leg gave way", "stroke"),
+    ("the words won't come out right and my face feels funny", "stroke"),
+    ("a grey curtain came down over my eye and then my leg went weak", "stroke"),
+    ("my granny's right leg is dragging since she got up from her nap", "nerve-loss"),
+    ("we found grandad on the kitchen floor, he can't remember falling and his hip hurts", "older-person-fall"),
+    ("my mum 79yrs was on the floor all night, her hip is sore", "cannot-bear-weight"),
+    ("client 91yo had a tumble, hip sore and the foot is turned out", "cannot-bear-weight"),
+    ("been laid up with covid for a fortnight and one of my legs has swollen up and gone red", "blood-clot"),
+    ("one of his legs is fatter than the other and warm since he's been bedridden", "blood-clot"),
+    ("my husband has an ache spreading up into his jaw and he's clammy", "chest-pain"),
+    ("dad says he has a sense of doom and he's grey and sweaty", "chest-pain"),
+    ("pain going into my left arm, I feel sick and sweaty", "chest-pain"),
+    ("she feels like something terrible is going to happen and she's being sick", "chest-pain"),
+]
+WX_SEE_A_PROFESSIONAL = [
+    ("my dad (80) fell in the garden, he walked back in but his groin is sore", "after-injury"),
+    ("grandma slipped on the wet step on sunday, she's getting about fine but her hip aches", "after-injury"),
+]
+WX_SEE_A_PROFESSIONAL += [
+    ("my hip twinges a bit more every week, started after I took up netball", "worsening"),
+    ("every session it hurts a little more in my groin", "worsening"),
+    ("each match my knee is sorer than the last", "worsening"),
+    ("every ride my knee aches a bit more than the last", "worsening"),
+    ("my little girl won't put her full weight on her right foot since the weekend, no temperature", "limping-child"),
+    ("twisted my ankle and can't put my full weight on it yet", "after-injury"),
+    ("she is not putting all her weight through the right leg after the fall", "after-injury"),
+    ("my thigh has a numb burning patch since I wore a tool belt, nothing else going on", "numbness-tingling"),
+]
+WX_URGENT += [
+    ("the little one refuses to put his leg down", "cannot-bear-weight"),
+    ("my daughter won't put her foot on the ground since the trampoline", "cannot-bear-weight"),
+    ("there's no point anymore", "crisis"),
+    ("nothing matters anymore, I'm so tired of it", "crisis"),
+    ("I see no point going on", "crisis"),
+    ("there's nothing to look forward to anymore", "crisis"),
+    ("i have nothing left anymore", "crisis"),
+    ("nothing is worth going on for", "crisis"),
+    ("i don't see the point anymore", "crisis"),
+    ("grandad slipped in the shower, he's walking with a stick now and his hip is sore", "older-person-fall"),
+    ("no point carrying on anymore", "crisis"),
+    ("honestly what's the point of it all", "crisis"),
+]
+WX_SEE_A_PROFESSIONAL += [
+    ("after 2 hours on the bike my toes go numb, I've tried moving the saddle back", "numbness-tingling"),
+    ("my foot tingles on long rides even after a saddle height change", "numbness-tingling"),
+]
+WX_URGENT += [
+    ("numb on the saddle after long rides and my back is sore", "saddle-numbness"),
+    ("the saddle bit feels numb and my back is bad", "saddle-numbness"),
+    ("crushing chest pain jk lol no seriously it's crushing and going down my arm", "chest-pain"),
+    ("both legs went numb jk. but actually my bum is numb and I can't pee", "bladder-bowel"),
+]
+WX_CALM = [
+    "my chest is tight. not like that haha, it's my pecs after bench press",
+    "my leg went numb in the splits... jk it was just stretchy, what helps hamstrings",
+    "knee popped and gave way jk lol, just want a better squat warmup",
+    "nothing works for my tight hips anymore",
+    "nothing else going on, just a tight hip",
+    "nothing wrong with my back anymore, how do I keep my hips loose",
+    "I don't see the point of static stretching before a run",
+    "every week I can stretch a bit more, so happy",
+    "If my calves start to cramp in downward dog, should I come out of it?",
+    "what should I do if my knee begins to ache halfway through a run",
+    "legs feel heavy after leg day yesterday",
+    "my legs felt so heavy on today's run",
+    "heavy legs today after the long flight, back a bit stiff",
+    "my legs feel heavy since this morning's long run and my back is a bit stiff",
+    "my leg feels heavy after squats today, back is a bit sore too",
+    "I can't find the right words to describe this hip pain, it's a dull ache",
+    "I can't feel the bike saddle anymore, my new padded shorts are so comfy",
+    "I found a good stretch on the floor for my tight hips",
+    "my neck pain spreads into my shoulder when I stretch",
+    "I feel sick and sweaty after that spin class lol, my hips are tight",
+    "i thought i was dying on that last hill, sweaty mess, hips are sore now",
+    "my 70yo dad wants a hip stretch routine",
+    "grandma does chair yoga, she's walking fine, any gentle hip moves for her?",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), WX_URGENT)
+def test_wx_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+@pytest.mark.parametrize(("text", "rule"), WX_SEE_A_PROFESSIONAL)
+def test_wx_families_in_new_words_see_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize("text", WX_CALM)
+def test_wx_calm_messages_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the maximum ibuprofen I can have in a day for my sore knee",
+        "the most naproxen someone can take? my hip is killing me after the gym",
+        "what is the upper limit of paracetamol I could take, back is stiff after deadlifts",
+    ],
+)
+async def test_the_most_of_a_medicine_one_can_take_goes_to_a_pharmacist(chat, text):
+    replies = await chat.say(text)
+    assert main_topic(replies) == "medication", chat.text()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "calves and bum aching after the coastal path walk, nice kind of sore",
+        "old sciatica cleared up last spring, what keeps it away for good",
+        "front splits goal: still about 10cm to go, what should I drill",
+        "theoretically, what's the move if your knee jams during a game",
+    ],
+)
+async def test_soreness_after_a_walk_an_old_problem_splits_and_a_jammed_knee_question_get_a_hip_answer(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) not in (None, "urgent-care", "crisis-support", "medication"), chat.text()

@@ -45,7 +45,9 @@ class Running:
         self.adapter.poll_timeout = 1
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(serve(self.app, self.adapters, self.stop))
-        await self.fake.wait_for(lambda: self.adapter.connected, what="the adapter to start polling")
+        await self.fake.wait_for(lambda: self.adapter.receiving, what="the adapter to start polling")
+        # The catch-up tick runs once the platform is up; a test that then ticks by hand must not race it.
+        await self.fake.wait_for(lambda: self.app.ticker.ticks >= 1, 30, what="the catch-up tick")
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -254,7 +256,8 @@ async def test_webhook_mode_checks_the_secret_token_on_every_request(fake, tmp_p
     task = asyncio.create_task(serve(app, adapters, stop))
     try:
         await fake.wait_for(lambda: adapters[0].connected, what="the webhook server")
-        assert fake.webhook_url == "https://coach.example/telegram"
+        assert fake.webhook_url == "https://coach.example/telegram"  # alone (SQLite): registered at start
+        assert fake.calls_to("setWebhook")[0].params["secret_token"] == "s3cret-token"
         update = {
             "update_id": 1,
             "message": {

@@ -220,8 +220,8 @@ class DiscordAdapter:
         rate_limit: float = 20.0,
         commands: Catalogue | None = None,
         texts: AdapterTexts | None = None,
-        turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
         rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
+        turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
     ) -> None:
         self.coach = coach
         self._token = token

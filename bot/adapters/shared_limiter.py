@@ -27,6 +27,7 @@ MAX_LEASE = 4  # slots per booking: fewer round trips, and at most this many slo
 # goes regardless. Counted from the last bulk slot, not from when a message queued: a deep fan-out queue (every
 # message "old") must not push the answers behind it.
 PATIENCE = 2.0
+STORE_TIMEOUT = 2.0  # a booking that takes longer (a stalled database) gives way to this process's own pace
 
 
 class SharedSlots:
@@ -38,10 +39,12 @@ class SharedSlots:
         self.paused_until = 0.0  # monotonic; this process's own view of a 429 pause
         self.booked = 0  # slots booked through the store
         self.unshared = 0  # slots paced locally because the store failed
+        self.late = 0  # booked slots let go because this process woke too late for them
         self._arrived = asyncio.Event()
         self._pump: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
         self._fallback_next = 0.0
+        self._store_down = False  # logged once per outage, not once per message
         self._last_bulk = time.monotonic()
 
     async def take(self, bulk: bool) -> None:
@@ -50,7 +53,7 @@ class SharedSlots:
             self.bulk.append((time.monotonic(), future))
         else:
             self.answers.append(future)
-        self._arrived.set()
+            self._arrived.set()  # a pump waiting for the schedule to drain books for the answer at once
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run())
         await future
@@ -97,13 +100,19 @@ class SharedSlots:
             count = min(waiting, MAX_LEASE)
             self._arrived.clear()
             try:
-                booking = await self.store.book(
-                    self.platform, self.scope, self.rate, count, NO_HORIZON if answering else HORIZON
+                booking = await asyncio.wait_for(
+                    self.store.book(self.platform, self.scope, self.rate, count, NO_HORIZON if answering else HORIZON),
+                    STORE_TIMEOUT,
                 )
                 if isinstance(booking, Lease):
                     self.booked += booking.count
+                if self._store_down:
+                    self._store_down = False
+                    log.warning("event=rate_store_back platform=%s", self.platform)
             except Exception as exc:
-                log.warning("event=rate_store_failed platform=%s error=%s", self.platform, type(exc).__name__)
+                if not self._store_down:
+                    self._store_down = True
+                    log.warning("event=rate_store_failed platform=%s error=%s", self.platform, type(exc).__name__)
                 booking = self._local_slot()
                 self.unshared += 1
             if isinstance(booking, Lease):
@@ -119,10 +128,14 @@ class SharedSlots:
             wait = start + i * lease.interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            elif -wait > lease.interval / 2 and i < lease.count - 1:
-                # A stalled loop woke us long after this slot: used now, it would crowd the next process's slot
-                # into one instant. Skip it; a later slot of the lease is still (nearly) on time.
+                wait = start + i * lease.interval - time.monotonic()
+            if -wait > lease.interval / 2:
+                # A stalled loop (a long GC, a busy CPU) woke us well after this slot: used now, it would land
+                # on another process's slot. Let it go; a later slot of the lease, or a new booking, is on time.
+                self.late += 1
                 continue
+            if self.paused_until > time.monotonic():
+                return  # a 429 came in meanwhile: the rest of the lease goes unused
             waiter = self._next()
             if waiter is None:
                 return  # everyone left: the rest of the lease goes unused (the rate is only undershot)

@@ -243,8 +243,8 @@ class TelegramAdapter:
         rate_limit: float = 30.0,
         commands: Catalogue | None = None,
         texts: AdapterTexts | None = None,
-        turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
         rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
+        turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
     ) -> None:
         self.coach = coach
         self.webhook = webhook

@@ -370,6 +370,7 @@ def _load_safety(path: Path, check: _Checker) -> SafetyTriage:
         hypothetical=_patterns(path, "scope.hypothetical", scopes.get("hypothetical"), check),
         past=_patterns(path, "scope.past", scopes.get("past"), check),
         general=_patterns(path, "scope.general", scopes.get("general"), check),
+        retracted=_patterns(path, "scope.retracted", scopes.get("retracted"), check),
         spellings=_load_spellings(path.with_name("spellings.yaml"), check),
     )
     return SafetyTriage(reader, rules, {k: " ".join(str(v).split()) for k, v in escalations.items()})

@@ -31,6 +31,8 @@ BODY_KINDS = frozenset({"symptom", "function", "mechanism"})
 BODY_WORDS = frozenset({"body-part", "movement-talk"})
 # A negation covers what is claimed, not where: "can't feel the inside of my thighs" keeps the site.
 UNNEGATED_KINDS = frozenset({"site", "laterality"})
+# What a "jk" or "not like that lol" right after it takes back: what the person said they feel or did.
+RETRACTABLE_KINDS = frozenset({"symptom", "function", "mechanism", "course"})
 # A message that asks in general ("just curious", "asking for a friend") reports nothing but these.
 GENERAL_KEEPS = frozenset({"site", "laterality", "intent", "crisis"})
 
@@ -73,6 +75,7 @@ class FindingReader:
         past: list[Pattern],
         general: list[Pattern] | None = None,
         spellings: Mapping[str, str] | None = None,
+        retracted: list[Pattern] | None = None,
     ) -> None:
         self.specs = specs
         # Dialect, chat and other-language words read as the English the lexicon knows (content/spellings.yaml).
@@ -89,11 +92,14 @@ class FindingReader:
         self._hypothetical = PatternSet(hypothetical)
         self._past = PatternSet(past)
         self._general = PatternSet(general or [])
+        self._retracted = PatternSet(retracted or [])
         self._scores = any(spec.id == _RISING_SCORE for spec in specs)
         # Every word the lexicon and the scope markers use: "limpin" is read as "limping" only when
         # the lexicon knows "limping" and not "limpin".
         self._vocabulary = frozenset(
-            w for pattern in [*patterns, *hypothetical, *past, *(general or [])] for w in _WORD.findall(pattern.source)
+            w
+            for pattern in [*patterns, *hypothetical, *past, *(general or []), *(retracted or [])]
+            for w in _WORD.findall(pattern.source)
         )
 
     def read(self, text: str) -> Findings:
@@ -106,6 +112,7 @@ class FindingReader:
         )
         past_clauses = {clause_of[hit.start] for hit in self._past.hits(toks)}
         in_general = next(self._general.hits(toks), None) is not None  # "just curious", "asking for a friend"
+        retractions = [hit.start for hit in self._retracted.hits(toks)]
         present: dict[str, set[int]] = {}
         aside: set[str] = set()
         kinds: set[str] = set()
@@ -114,6 +121,9 @@ class FindingReader:
             kinds.add(spec.kind)
             pattern = self._phrases.patterns[hit.key]
             if in_general and not spec.always and spec.kind not in GENERAL_KEEPS:
+                aside.add(spec.id)
+            elif spec.kind in RETRACTABLE_KINDS and _retracted(hit, retractions, toks, sentence_of):
+                # "my leg went numb... jk it didn't", "chest is tight!! not like that lol, my pecs"
                 aside.add(spec.id)
             elif (pattern.says_not or not self._negated_inside(toks, hit, spec)) and self._in_scope(
                 spec, hit, toks, sentence_of, clause_of, hypothetical_from, past_clauses
@@ -156,6 +166,12 @@ class FindingReader:
         for i in range(len(out) - 1):
             if out[i] in _NOT_FIRST and out[i + 1] == "can":
                 out[i], out[i + 1] = "can", "not"  # "no puedo", "não consigo": the negation before the verb
+        for i, tok in enumerate(out):
+            whole = i > 0 and (out[i - 1] == "full" or (i > 1 and out[i - 2] == "all" and out[i - 1] in _DETERMINERS))
+            if tok == "weight" and whole:
+                # "won't put full weight on it", "not putting all her weight through it": partial weight bearing,
+                # a limp (Ottawa rules: bearing weight means four steps, limping or not), not "can't bear weight"
+                out[i] = "fullweight"
         for i, tok in enumerate(out):
             if tok in ("bridge", "bridges") and (
                 (i > 0 and out[i - 1] in _EXERCISE_BEFORE) or (i + 1 < len(out) and out[i + 1] in _EXERCISE_AFTER)
@@ -244,6 +260,31 @@ def _rising_score(toks: list[str]) -> int | None:
         if (out_of_ten or bare) and int(tok) > first + 1:
             return i
     return None
+
+
+def _retracted(hit: Hit, retractions: list[int], toks: list[str], sentence_of: list[int]) -> bool:
+    """Is a symptom taken back by a later "jk" or "not like that lol": in its sentence, or at the start of the next?"""
+    here = sentence_of[hit.start]
+    for at in retractions:
+        if at <= hit.start or _reasserted(toks[at:]):
+            continue
+        before = at - 1
+        while before > hit.start and toks[before] in SENTENCE_END:
+            before -= 1  # "tight!! not like that lol": the marker opens the next sentence
+        if sentence_of[before] == here:
+            return True
+    return False
+
+
+def _reasserted(after: list[str]) -> bool:
+    """ "jk ... no seriously it is crushing": the joke is taken back in turn."""
+    if _SERIOUS & set(after):
+        return True
+    return any(pair in _SERIOUS_PAIRS for pair in zip(after, after[1:], strict=False))
+
+
+_SERIOUS = frozenset({"seriously", "srsly", "honestly", "genuinely", "fr", "actually"})
+_SERIOUS_PAIRS = frozenset({("for", "real"), ("not", "joking"), ("no", "joke"), ("not", "kidding"), ("in", "truth")})
 
 
 def _asks_whether(toks: list[str], hit: Hit) -> bool:

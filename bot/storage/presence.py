@@ -115,6 +115,9 @@ class PostgresPresence:
         version before presence) the pid check. One query for all of them."""
         keyed = {t: presence_id(run_of(t)) for t in tokens}
         live = await self.live_runs(db) if any(k is not None for k in keyed.values()) else set()
+        # We are alive, asking: even while our lock is being taken again after a lost connection, our own claims
+        # (a deferred send, say) are ours to finish, not to take over from ourselves in a loop.
+        live.add(presence_id(self.run))
         return {t for t, k in keyed.items() if (k not in live if k is not None else owner_gone(t))}
 
     async def close(self) -> None:

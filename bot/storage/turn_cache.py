@@ -53,6 +53,8 @@ class TurnCache:
         return user_key in self._entries
 
     def put(self, user_key: str, profile: Profile, state, display_name: str, seen_at: datetime) -> None:
+        if self.ttl <= 0:
+            return  # no cache (PostgreSQL: other processes write the same people), so nothing is kept at all
         loaded = time.monotonic()
         self._entries[user_key] = Entry(profile, state, display_name, seen_at, loaded)
         self._entries.move_to_end(user_key)

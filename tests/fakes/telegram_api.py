@@ -438,6 +438,8 @@ class FakeTelegram:
         self.commands: list[dict] | None = None
         self.chat_actions: list[dict] = []
         self.webhook_url = ""
+        self.webhook_secret = ""  # secret_token of the last setWebhook (Telegram sends it with every update)
+        self.webhook_allowed_updates: list[str] | None = None
         self.internal_errors: list[str] = []  # bugs in the fake itself (answered with HTTP 500)
 
         self._updates: list[dict] = []
@@ -924,12 +926,16 @@ class FakeTelegram:
         if url and not url.startswith("https://"):
             raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook_url = url  # recorded only: the fake never connects to it
+        self.webhook_secret = str(params.get("secret_token") or "")
+        self.webhook_allowed_updates = params.get("allowed_updates")
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
     async def _delete_webhook(self, params: dict) -> bool:
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_allowed_updates = None
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
@@ -942,6 +948,8 @@ class FakeTelegram:
         }
         if self.webhook_url:
             info["max_connections"] = 40
+            if self.webhook_allowed_updates is not None:
+                info["allowed_updates"] = self.webhook_allowed_updates
         return info
 
     def _confirm(self, offset: int) -> None:

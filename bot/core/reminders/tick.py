@@ -135,7 +135,7 @@ class ReminderTick:
         stats, taken = DispatchStats(), 0
         while True:
             jobs = await self._recovered_jobs(now)
-            took = 0
+            took, taken = 0, taken + len(jobs)
             if taken < TICK_BATCH:
                 plan = _Plan(self, now)
                 due, claimed = await self.repo.claim_due_reminders(now, min(batch, TICK_BATCH - taken), plan)
@@ -144,8 +144,8 @@ class ReminderTick:
                 jobs += await self._daily_jobs(plan, claimed, now)
             if jobs and self.dispatcher is not None:
                 stats.add(await self.dispatcher.deliver(jobs))
-            if not jobs and not took:
-                return stats
+            if (not jobs and not took) or taken >= TICK_BATCH:
+                return stats  # nothing more due (or this tick's share done: the rest goes on the next minute)
 
     async def _recovered_jobs(self, now: datetime) -> list[Job]:
         """Deliveries claimed by a process that died before sending them: send them once now."""
