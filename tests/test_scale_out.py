@@ -8,9 +8,12 @@ rolling second (tests/fakes/limited_servers.py).
   on Telegram at most the sends the dead worker had in flight.
 * The control: the same run with per-process limiters only (the shared limiter switched off) must break the rate
   limit, which shows the rate assertions can fail.
+* Two webhook workers behind a round-robin proxy, Telegram delivering each chat's updates one after another:
+  every update answered once, each person's answers in the order they asked (a redelivery of one update to the
+  other worker makes it fail: tried by hand).
 
 The workers run on the real clock (the app has no test clock): the reminders are due this minute and each worker's
-catch-up tick at start sends them. Each test takes 20-40 s on two cores.
+catch-up tick at start sends them. The fan-out tests take 30-45 s each on two cores, the webhook one ~10 s.
 """
 
 from __future__ import annotations
@@ -276,3 +279,147 @@ async def test_control_per_process_limiters_break_the_shared_limit(postgres, tmp
     assert_exactly_once(stats)  # delivery stays right: only the rate breaks
     with pytest.raises(AssertionError):
         assert_within_limits(stats)
+
+
+# -- webhooks behind a round-robin proxy ---------------------------------------------------------------------
+
+EXERCISES = {  # what a person asks -> the first line of the answer's card
+    "exercise pigeon": "Pigeon pose",
+    "exercise glute bridge": "Glute bridge",
+    "exercise 90/90": "90/90 switches",
+    "exercise leg swings": "Leg swings",
+    "exercise clamshell": "Clamshell",
+    "exercise frog stretch": "Frog stretch",
+}
+WEBHOOK_CHATS = list(range(700_001, 700_031))
+SECRET = "one-secret-for-every-worker"
+
+
+class RoundRobin:
+    """A load balancer in front of the workers' webhook ports: each POST to the next worker in turn."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.turn = 0
+        self.per_port: dict[int, int] = dict.fromkeys(ports, 0)
+        self._runner = None
+        self.url = ""
+
+    async def _forward(self, request):
+        from aiohttp import web
+
+        port = self.ports[self.turn % len(self.ports)]
+        self.turn += 1
+        self.per_port[port] += 1
+        async with self.http.post(
+            f"http://127.0.0.1:{port}{request.path}", data=await request.read(), headers=dict(request.headers)
+        ) as answer:
+            return web.Response(status=answer.status, body=await answer.read())
+
+    async def __aenter__(self):
+        import aiohttp
+        from aiohttp import web
+
+        self.http = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/telegram"
+        return self
+
+    async def __aexit__(self, *exc):
+        await self._runner.cleanup()
+        await self.http.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def telegram_delivers(http, url: str, chat: int, texts: list[str], first_id: int) -> list[int]:
+    """Telegram's webhook delivery for one chat: the next update only after the previous one was answered."""
+    statuses = []
+    for i, text in enumerate(texts):
+        person = {"id": chat, "is_bot": False, "first_name": f"Member{chat}"}
+        update = {
+            "update_id": first_id + i,
+            "message": {
+                "message_id": i + 1,
+                "from": person,
+                "chat": {"id": chat, "type": "private", "first_name": person["first_name"]},
+                "date": int(datetime.now(UTC).timestamp()),
+                "text": text,
+            },
+        }
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with http.post(url, json=update, headers=headers, timeout=30) as answer:
+            statuses.append(answer.status)
+    return statuses
+
+
+async def test_two_webhook_workers_behind_round_robin_answer_every_update_once_in_order(postgres, tmp_path):
+    import aiohttp
+
+    url = postgres.database()
+    repo = await SqlRepository.open(url)  # migrate once
+    await repo.close()
+    ports = [free_port(), free_port()]
+    async with LimitedServers(TELEGRAM_LIMIT, DISCORD_LIMIT) as servers:
+        workers = Workers(servers, url, str(tmp_path), {"DISCORD_BOT_TOKEN": ""})
+        try:
+            for i, port in enumerate(ports):
+                await workers.start(
+                    f"w{i + 1}",
+                    TELEGRAM_WEBHOOK_URL="https://coach.example.com/telegram",
+                    TELEGRAM_WEBHOOK_SECRET=SECRET,
+                    TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+                )
+            async with aiohttp.ClientSession() as http:
+                for port in ports:  # listening: a POST without the secret is refused
+                    for _ in range(300):
+                        try:
+                            async with http.post(f"http://127.0.0.1:{port}/telegram", json={}) as answer:
+                                assert answer.status == 403
+                                break
+                        except aiohttp.ClientConnectionError:
+                            await asyncio.sleep(0.1)
+                    else:
+                        raise AssertionError(f"worker on {port} never listened:\n{workers.log_tail('w1')}")
+                asked = {
+                    chat: [list(EXERCISES)[(n + chat) % len(EXERCISES)] for n in range(len(EXERCISES))]
+                    for chat in WEBHOOK_CHATS
+                }
+                async with RoundRobin(ports) as proxy:
+                    statuses = await asyncio.gather(
+                        *(
+                            telegram_delivers(http, proxy.url, chat, asked[chat], 1_000 * k)
+                            for k, chat in enumerate(WEBHOOK_CHATS, 1)
+                        )
+                    )
+                    spread = dict(proxy.per_port)
+            total = len(WEBHOOK_CHATS) * len(EXERCISES)
+            stats = await servers.wait_for(
+                lambda s: sum(len(v) for v in s["telegram"]["first_lines_per_chat"].values()) >= total,
+                30,
+                f"{total} answers",
+            )
+            await asyncio.sleep(0.5)  # an answer sent twice would show now
+            stats = await servers.stats()
+        finally:
+            codes = await workers.stop_all()
+    assert all(status == 200 for chat in statuses for status in chat)
+    assert min(spread.values()) == total // 2, spread  # both workers took half of the updates
+    seen = stats["telegram"]["first_lines_per_chat"]
+    for chat in WEBHOOK_CHATS:
+        titles = [line for line in seen[str(chat)] if any(line.startswith(t) for t in EXERCISES.values())]
+        expected = [EXERCISES[text] for text in asked[chat]]
+        assert [next(t for t in expected if line.startswith(t)) for line in titles] == expected, (chat, seen[str(chat)])
+    assert codes == {"w1": 0, "w2": 0}, codes
+    print(f"\nwebhooks: {total} updates over {spread}, every answer once and in order for {len(WEBHOOK_CHATS)} people")

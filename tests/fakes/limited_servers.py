@@ -192,6 +192,10 @@ class Limited:
             str(m["chat_id"]) for m in self.telegram.sent if REMINDER in (m.get("plain_text") or "")
         )
         telegram["sent_messages"] = len(self.telegram.sent)
+        texts: dict[str, list[str]] = {}
+        for m in self.telegram.sent:  # what each chat saw, in order (first lines only)
+            texts.setdefault(str(m["chat_id"]), []).append((m.get("plain_text") or "").partition("\n")[0])
+        telegram["first_lines_per_chat"] = texts
         telegram["latencies"] = self.latencies
         telegram["connected"] = self.telegram.commands is not None
         discord = self.discord_meter.stats()
