@@ -120,6 +120,16 @@ def check_settings(env: Mapping[str, str] | None = None) -> tuple[Settings | Non
                 "in every process, then run python -m bot webhook set",
             )
         )
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret and settings.db_backend == "postgresql":
+        # Several processes behind a load balancer: each must know the one secret, and none registers at start.
+        report.problems.append(
+            problem(
+                "TELEGRAM_WEBHOOK_SECRET: webhook processes on PostgreSQL need the one shared secret (they refuse "
+                "to start without it)",
+                "make one with python -c 'import secrets; print(secrets.token_urlsafe(32))', put the same value "
+                "in every process, then run python -m bot webhook set once",
+            )
+        )
     if settings.telegram_rate_limit < 0:
         report.problems.append(
             problem(
@@ -536,7 +546,6 @@ def backup_postgres(url: str, target: Path, pg_dump: str | None = None) -> str:
 
 # -- Telegram webhook, registered once for every process (docs/scale-out.md) ------------------------------
 
-WEBHOOK_UPDATES = ("message", "callback_query")  # what the Telegram adapter handles (bot/adapters/telegram.py)
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
@@ -568,6 +577,8 @@ async def webhook(action: str, settings: Settings) -> str:
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
 
+    from bot.adapters.telegram import UPDATES  # exactly what the adapter handles
+
     hidden = [s for s in (settings.telegram_token, settings.telegram_webhook_secret) if s]
 
     def safe(text: str) -> str:
@@ -582,7 +593,7 @@ async def webhook(action: str, settings: Settings) -> str:
             await bot.set_webhook(
                 settings.telegram_webhook_url,
                 secret_token=settings.telegram_webhook_secret,
-                allowed_updates=list(WEBHOOK_UPDATES),
+                allowed_updates=UPDATES,
             )
         elif action == "delete":
             await bot.delete_webhook()

@@ -24,7 +24,7 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-ROLE_SPACE = 72_421  # first key of role locks: (ROLE_SPACE, hashtext(name)); per-person turn locks use 72_420
+ROLE_SPACE = 72_422  # role locks: (ROLE_SPACE, hashtext(name)); 72_420 is per-person and schema locks, 72_421 presence
 RETRY_EVERY = 1.0  # seconds between a standby's tries, and between a holder's checks that it still holds
 START_BACKOFF = (1.0, 30.0)  # first and longest pause after the role's start failed
 

@@ -224,8 +224,8 @@ def test_invite_permissions_cover_what_a_challenge_channel_post_needs():
 
 def test_the_guide_describes_what_the_code_does():
     text = DEPLOY_DOC.read_text()
-    telegram = (ROOT / "bot" / "adapters" / "telegram.py").read_text()
-    assert 'url_path="telegram"' in telegram and "reverse_proxy /telegram 127.0.0.1:8443" in text
+    webhook_server = (ROOT / "bot" / "adapters" / "telegram_webhook.py").read_text()
+    assert 'PATH = "/telegram"' in webhook_server and "reverse_proxy /telegram 127.0.0.1:8443" in text
     assert Settings().telegram_webhook_listen == "0.0.0.0:8443"
     discord_adapter = (ROOT / "bot" / "adapters" / "discord.py").read_text()
     assert 'ORGANISER_ROLE = "Challenge Organiser"' in discord_adapter and "**Challenge Organiser**" in text

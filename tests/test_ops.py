@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.ports import Reminder
+from bot.ops import check_settings
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.repository import SqlRepository
 
@@ -490,3 +491,13 @@ def test_check_flags_a_webhook_secret_telegram_would_refuse(tmp_path):
     (line,) = problem_lines(run("check", cwd=tmp_path, TELEGRAM_WEBHOOK_SECRET="has spaces and ümlauts"))
     assert line.startswith("PROBLEM  TELEGRAM_WEBHOOK_SECRET") and "webhook set" in next_step(line)
     assert "ümlauts" not in line
+
+
+def test_check_flags_webhook_processes_on_postgresql_without_the_shared_secret(tmp_path):
+    """Such processes refuse to start; check says so before the operator finds out from a dead service."""
+    env = {"TELEGRAM_WEBHOOK_URL": "https://coach.example/telegram", "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1:8443"}
+    settings, report = check_settings({**env, "HIPCOACH_DB": "postgresql://coach@127.0.0.1:1/coach"})
+    (line,) = [p for p in report.problems if "TELEGRAM_WEBHOOK_SECRET" in p]
+    assert "shared secret" in line and "webhook set" in line
+    _, alone = check_settings({**env, "HIPCOACH_DB": str(tmp_path / "coach.db")})  # one process registers itself
+    assert not [p for p in alone.problems if "TELEGRAM_WEBHOOK_SECRET" in p]

@@ -20,10 +20,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.telegram import TelegramAdapter, WebhookConfig, register_webhook
+from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 from bot.app import build_app, make_adapters, serve
 from bot.config import Settings
 from bot.core.messages import Incoming, Reply
+from bot.ops import webhook
 from bot.roles import PostgresElection as Election
 from bot.roles import Role, SoleProcess, hold_role
 from tests.conftest import FakeClock
@@ -573,9 +574,13 @@ async def test_two_webhook_processes_behind_round_robin_answer_every_update_once
         )
 
         # Registration is one command's job (`python -m bot webhook set` calls this), with the shared secret.
-        assert await register_webhook(
-            telegram.token, telegram.base_url, "https://coach.example/telegram", "one-secret-for-all"
-        )
+        env = {
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_BASE_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_URL": "https://coach.example/telegram",
+            "TELEGRAM_WEBHOOK_SECRET": "one-secret-for-all",
+        }
+        assert "Webhook set" in await webhook("set", Settings.from_env(env))
         (call,) = telegram.calls_to("setWebhook")
         assert telegram.webhook_url == "https://coach.example/telegram"
         assert call.params["secret_token"] == "one-secret-for-all"

@@ -74,29 +74,6 @@ class WebhookConfig:
 UPDATES = ["message", "callback_query"]
 
 
-async def register_webhook(
-    token: str,
-    base_url: str,
-    url: str,
-    secret: str,
-    drop_pending_updates: bool = False,
-    max_connections: int | None = None,
-) -> bool:
-    """Point Telegram at `url` with `secret` (what `python -m bot webhook set` does, once per deployment).
-    `base_url` is TELEGRAM_BASE_URL (the default Bot API, an own Bot API server, or a test's fake). Raises
-    telegram.error.TelegramError when Telegram refuses (e.g. not an HTTPS URL, or a bad token)."""
-    from telegram import Bot
-
-    async with Bot(token, base_url=base_url or DEFAULT_BASE_URL) as bot:
-        return await bot.set_webhook(
-            url,
-            secret_token=secret,
-            allowed_updates=UPDATES,
-            drop_pending_updates=drop_pending_updates,
-            max_connections=max_connections,
-        )
-
-
 def escape(text: str) -> str:
     return html.escape(text, quote=False)
 

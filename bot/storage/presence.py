@@ -20,7 +20,7 @@ from bot.storage.database import Database
 log = logging.getLogger(__name__)
 
 # First key of the presence locks; the second is the run id itself (32 random bits, so no hashing and no
-# collisions). bot/storage/postgres_db.py uses 72420 for per-person, schema and role locks.
+# collisions). 72420 holds the per-person and schema locks (bot/storage/postgres_db.py), 72422 the roles (bot/roles.py).
 PRESENCE_SPACE = 72_421
 _PREFIX = "pg"  # run ids that hold a presence lock; other tokens (older versions, SQLite) fall back to the pid
 
