@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -200,6 +201,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 texts=app.texts,
                 rate_store=rate_store,
                 turn_lock=app.repo.turn_lock,
+                first_sight=functools.partial(app.repo.first_sight, "telegram"),
             )
         )
     if settings.discord_token:

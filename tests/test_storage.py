@@ -80,3 +80,23 @@ def test_turn_cache_forgets_people_who_went_quiet(monkeypatch):
     # only the last 30 seconds' people are kept, not everyone who ever wrote
     assert not cache.has("t:0") and cache.has("t:49")
     assert len(cache._entries) <= 31
+
+
+async def test_an_update_is_handled_by_the_first_process_that_sees_it_and_old_ids_are_forgotten(db_url):
+    import bot.storage.updates as updates
+
+    first, second = await SqlRepository.open(db_url), await SqlRepository.open(db_url)
+    try:
+        now = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
+        seen = await asyncio.gather(*(repo.first_sight("telegram", 41, now) for repo in (first, second, first)))
+        assert sorted(seen) == [False, False, True]  # a redelivery racing its original: one of them handles it
+        assert await second.first_sight("discord", 41, now)  # ids are per platform
+        updates.PRUNE_EVERY, kept = 1, updates.PRUNE_EVERY
+        try:
+            assert await first.first_sight("telegram", 42, now + updates.RETENTION + timedelta(minutes=1))
+        finally:
+            updates.PRUNE_EVERY = kept
+        assert await second.first_sight("telegram", 41, now)  # forgotten after the retention: not kept forever
+    finally:
+        await first.close()
+        await second.close()

@@ -300,3 +300,19 @@ async def test_a_press_whose_answer_fails_is_still_handled(fake, tmp_path, tg_cl
         fake.fail_next("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired")
         fake.press_button(step, labels(step)["Next ▶"])
         await fake.wait_for(lambda: fake.edits and "Step 2 of" in fake.edits[-1]["plain_text"], what="step 2")
+
+
+async def test_an_update_fetched_again_after_a_restart_is_answered_once(fake, tmp_path, tg_clock):
+    """A poller killed after handling an update but before confirming it (or a webhook POST Telegram sends
+    again) delivers the same update_id twice; the person gets one answer, and a new update still gets its own."""
+    async with Running(fake, tmp_path / "t.db", tg_clock) as bot:
+        update = fake.user_message("what is fascia")
+        await fake.wait_for(lambda: len(fake.sent) >= 1, what="the first answer")
+        await asyncio.sleep(0.3)
+        answered = len(fake.sent)
+    async with Running(fake, tmp_path / "t.db", tg_clock) as bot:
+        fake.push_update(update)  # the same update_id, as Telegram hands out an unconfirmed update again
+        await fake.wait_for(lambda: not fake.pending_updates, what="the repeat to be fetched")
+        sent = await bot.say("what is a hip CAR")
+        assert len(fake.sent) - answered == len(sent) >= 1  # only the new question was answered
+        assert all("fascia" not in m["text"].lower() for m in sent)

@@ -33,7 +33,15 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    TypeHandler,
+    filters,
+)
 from telegram.ext import MessageHandler as PTBMessageHandler
 
 from bot.adapters import chunks, retry
@@ -222,9 +230,11 @@ class TelegramAdapter:
         texts: AdapterTexts | None = None,
         rate_store: RateStore | None = None,  # PostgreSQL: one rate for all processes (bot/storage/rate_limits.py)
         turn_lock: Callable[[str], AbstractAsyncContextManager] | None = None,
+        first_sight: Callable[[int], Awaitable[bool]] | None = None,
     ) -> None:
         self.coach = coach
         self.webhook = webhook
+        self._first_sight = first_sight
         # Long polling is one process's role; in webhook mode every process receives (None: no election).
         self.role: Role | None = None if webhook else TELEGRAM_POLLER
         self.poll_timeout = poll_timeout
@@ -241,6 +251,8 @@ class TelegramAdapter:
             .concurrent_updates(16)
             .build()
         )
+        if first_sight is not None:  # before every other handler: a redelivered update stops here
+            self.application.add_handler(TypeHandler(Update, self._drop_repeats), group=-1)
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
         self.application.add_handler(PTBMessageHandler(filters.TEXT | filters.COMMAND, self._on_message))
         self.application.add_error_handler(self._on_error)
@@ -331,6 +343,18 @@ class TelegramAdapter:
             replies = await self.coach.handle(incoming)
             reply_to = message.message_id if _is_group(message.chat.type) else None
             await deliver(replies, InChat(self, message, reply_to))
+
+    async def _drop_repeats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An update handled before (a webhook POST Telegram sent again, or one a dead poller had fetched) is
+        dropped. If the database cannot say, the update is handled: twice is better than never."""
+        try:
+            first = await self._first_sight(update.update_id)
+        except Exception as exc:
+            log.warning("event=update_dedup_failed error=%s", type(exc).__name__)
+            return
+        if not first:
+            log.info("event=update_repeat update_id=%d", update.update_id)
+            raise ApplicationHandlerStop
 
     async def _is_admin(self, chat_id: int, user_id: int) -> bool:
         """Group admins organise challenges; asked of Telegram, remembered for a few minutes."""

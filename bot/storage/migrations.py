@@ -181,6 +181,22 @@ MIGRATIONS.append(
 # rate_limits keeps epoch seconds on the database's clock (not ISO text like the other tables): it is arithmetic
 # done many times a second inside one UPDATE, and every process must read the same clock.
 
+MIGRATIONS.append(
+    (
+        5,
+        "updates already handled, so a redelivered Telegram update is answered once (bot/storage/updates.py)",
+        """
+        CREATE TABLE handled_updates (
+            platform    TEXT NOT NULL,
+            update_id   BIGINT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (platform, update_id)
+        );
+        CREATE INDEX handled_updates_received ON handled_updates (received_at)
+        """,
+    )
+)
+
 # Tables holding rows about one user, keyed by user_key; /forget and /export walk this list. Challenges a user
 # organised are not theirs alone: /forget keeps them running and clears organiser_key (see forget_user).
 USER_TABLES = [

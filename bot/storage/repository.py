@@ -14,11 +14,12 @@ from bot.storage.people import PeopleSQL
 from bot.storage.presence import LocalPresence, PostgresPresence
 from bot.storage.reminders import ReminderSQL, ts
 from bot.storage.turn_cache import TTL_SECONDS, TurnCache
+from bot.storage.updates import UpdateSQL
 
 log = logging.getLogger(__name__)
 
 
-class SqlRepository(PeopleSQL, ReminderSQL, ChallengeSQL):
+class SqlRepository(PeopleSQL, ReminderSQL, ChallengeSQL, UpdateSQL):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.url = db.url
