@@ -501,3 +501,70 @@ async def test_soreness_after_a_walk_an_old_problem_splits_and_a_jammed_knee_que
     replies = await chat.say(text)
     assert worst_safety(replies) == "none", text
     assert main_topic(replies) not in (None, "urgent-care", "crisis-support", "medication"), chat.text()
+
+
+# Round 16: the Y and Z families (sets written by two people who saw nothing of the coach), in other words.
+YZ_URGENT = [
+    # pills put aside a few at a time, and "enough now" (NHS, WHO: saving up medicines is a warning sign)
+    ("been putting one or two of my painkillers aside each night, nearly there", "crisis"),
+    ("I keep a couple of tramadol back every week instead of taking them", "crisis"),
+    ("slipping a few of mum's sleeping pills by each week, think I've got enough now", "crisis"),
+    ("I've stopped taking my tablets and I'm keeping them in a drawer", "crisis"),
+    ("reckon I have got enough saved now to do it", "crisis"),
+    ("setting my zopiclone aside a night at a time so there's plenty", "crisis"),
+    # knowing the amount that would be lethal, and turning it over
+    ("I've worked out exactly how much it would take and I can't stop thinking about it", "crisis"),
+    ("I know precisely what it would take, thats all thats in my head lately", "crisis"),
+    ("pharmacist, I know which pills and how many, it's on my mind all day", "crisis"),
+    ("I've calculated exactly how many I'd need", "crisis"),
+    ("how many of them would it take, I keep wondering", "crisis"),
+    # a bowel or bladder accident, one not felt coming, with back pain (GIRFT CES pathway)
+    ("back has been bad for days and I had an accident with my bladder at the shops", "bladder-bowel"),
+    ("sore lower back and an accident with my bowel this morning", "bladder-bowel"),
+    ("had a little mishap with my waterworks and my back is wrecked", "bladder-bowel"),
+    ("my back is in bits, had an accident and never felt it coming", "bladder-bowel"),
+    ("couldn't feel the poo coming out, found it in my pants, back pain all week", "bladder-bowel"),
+    ("my bladder went without me feeling it, sciatica down my leg", "bladder-bowel"),
+    # a leg that gave out and is still weak and floppy (progressive or severe neurological deficit, NICE CKS Sciatica)
+    ("sciatica for a month and this morning my leg is weak and floppy", "nerve-loss"),
+    ("my foot went all floppy and numb today, back's been sore", "nerve-loss"),
+    ("leg gave way this afternoon on the stairs, now it's useless and weak", "nerve-loss"),
+    ("since yesterday my calf is numb and weak and I can't walk properly", "nerve-loss"),
+    ("my left leg suddenly went limp and weak walking the dog", "nerve-loss"),
+    # a weakness that came on within a day
+    ("my leg's got weaker over the past day, back pain for weeks", "nerve-loss"),
+    ("in the last 24 hours my thigh has got weak and my knee keeps buckling", "nerve-loss"),
+    ("over the last day my foot has gone weak and keeps catching", "nerve-loss"),
+    # dropped by someone, a snap, a leg lying rotated (NICE CG124 hip fracture)
+    ("the carer dropped him during the transfer and now his leg is rotated outwards", "cannot-bear-weight"),
+    ("partner dropped me in a lift, heard a crack and my foot is pointing sideways", "cannot-bear-weight"),
+    ("got dropped in cheer practice, landed on my hip and can't stand up", "cannot-bear-weight"),
+    ("smth snapped in my knee when I landed and my leg is at a funny angle", "cannot-bear-weight"),
+    ("nan slipped out of the hoist and her leg has flopped out to the side", "cannot-bear-weight"),
+    ("sth popped when I was thrown in judo, now the leg is twisted outwards", "cannot-bear-weight"),
+]
+YZ_CALM = [
+    "I stopped taking the painkillers and tried stretching instead, hips feel better",
+    "putting a bit of money aside every week for a foam roller",
+    "keeping some ibuprofen in my gym bag just in case, is that ok before squats?",
+    "I know exactly how many reps it takes before my hip gets tight",
+    "have I got enough hip stretches now for a warm up?",
+    "I dropped my phone on my foot lol, any ankle mobility drills",
+    "got dropped from the team so doing hip mobility at home",
+    "my knees tend to point out when I squat, is that fine?",
+    "feeling weak and wobbly today after a cold, any gentle hip stretches",
+    "had an accident on my bike last year, all healed, want a hip routine",
+    "smth feels tight in my hip flexor after running",
+    "in the last day my hips have felt stiff after the long drive",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), YZ_URGENT)
+def test_yz_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+@pytest.mark.parametrize("text", YZ_CALM)
+def test_yz_calm_messages_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
