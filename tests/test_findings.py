@@ -568,3 +568,43 @@ def test_yz_families_in_new_words_are_urgent(content, text, rule):
 @pytest.mark.parametrize("text", YZ_CALM)
 def test_yz_calm_messages_stay_calm(content, text):
     assert content.safety.assess(text).level == "none", text
+
+
+# Round 16, round 15's leftovers as families: one trip over the rug is a fall, not a foot that drops; strength
+# "back" is strength regained; legs "dead" from training are tired; a night out is not night pain; pins and needles
+# that wore off within a minute are over.
+LEFTOVER_CALM = [
+    "tripped over the rug this morning, fine now, want some balance work for my hips",
+    "I caught my foot on the mat in yoga and stumbled, all good, what's a good hip opener",
+    "how do I get my strength back after a few weeks off the gym",
+    "I want my flexibility back, I used to do the splits",
+    "trying to get my range of motion back in my hips",
+    "legs are wrecked and feel dead after squats yesterday lol",
+    "quads feel totally dead after the half marathon, best stretch?",
+    "after spin class my legs felt dead, is foam rolling worth it",
+    "out dancing every night on holiday and my hips are a bit stiff",
+    "doing the couch stretch every night, hips feel better already",
+    "sat cross legged too long, the pins and needles went after a few seconds",
+    "my foot went to sleep on the loo and it wore off within a minute",
+]
+LEFTOVER_STILL_FLAGGED = [
+    ("I keep tripping over the rug because my foot won't lift", "urgent"),
+    ("my toes keep catching the floor and I've tripped on every step this week", "urgent"),
+    ("my lower back has been sore since I tried to get my strength back in the gym", "none"),
+    ("my hip aches every night and wakes me up", "see_professional"),
+    ("every night the pain in my groin wakes me", "see_professional"),
+    ("my foot goes numb after a few minutes of sitting, every day", "see_professional"),
+    ("pins and needles in my thigh went after a minute but it keeps coming back every day", "see_professional"),
+    ("my legs feel dead and numb since yesterday, both of them, and my back is killing me", "urgent"),
+]
+
+
+@pytest.mark.parametrize("text", LEFTOVER_CALM)
+def test_round_15_leftovers_stay_calm(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "none", (text, triage.rule.id if triage.rule else None)
+
+
+@pytest.mark.parametrize(("text", "level"), LEFTOVER_STILL_FLAGGED)
+def test_the_same_words_still_flag_what_they_should(content, text, level):
+    assert content.safety.assess(text).level == level, text
