@@ -608,3 +608,24 @@ def test_round_15_leftovers_stay_calm(content, text):
 @pytest.mark.parametrize(("text", "level"), LEFTOVER_STILL_FLAGGED)
 def test_the_same_words_still_flag_what_they_should(content, text, level):
     assert content.safety.assess(text).level == level, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "should you keep going if your chest hurts mid workout? just wondering",
+        "what if I get chest pressure on the treadmill, slow down or stop?",
+        "asking for my PE class: when is chest pain during sport a reason to stop",
+        "no chest pain, just puffed after hill sprints, is that normal",
+        "in theory, what if my chest feels heavy on the bike, push on or stop?",
+    ],
+)
+async def test_chest_symptoms_during_exercise_asked_in_theory_get_when_to_stop(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) == "see-a-professional", chat.text()
+
+
+async def test_chest_pain_while_running_now_is_still_urgent_and_a_shoulder_is_elsewhere(chat):
+    assert worst_safety(await chat.say("my chest is tight and heavy when I run, started today")) == "urgent"
+    assert main_topic(await chat.say("my shoulder aches when I run")) is None
