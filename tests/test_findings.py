@@ -629,3 +629,38 @@ async def test_chest_symptoms_during_exercise_asked_in_theory_get_when_to_stop(c
 async def test_chest_pain_while_running_now_is_still_urgent_and_a_shoulder_is_elsewhere(chat):
     assert worst_safety(await chat.say("my chest is tight and heavy when I run, started today")) == "urgent"
     assert main_topic(await chat.say("my shoulder aches when I run")) is None
+
+
+# Round 16: someone else who collapsed is not a knee giving way; a joint that collapses still is. A machine or class
+# tried for the first time is training soreness ("walking like a penguin" after it is not "can't walk").
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my uncle collapsed at a 10k two years ago so I'm nervous, but I'm fine, what warm up for my hips",
+        "a player collapsed at our match last season, he's fine now, any hip drills for our team",
+        "tried the rowing machine for the first time yesterday and my glutes are so sore, hobbling like a penguin",
+        "did a reformer class for the first time today and my inner thighs ache",
+        "first go on the stepper in ages and my bum is wrecked, walking like a penguin lol",
+    ],
+)
+def test_someone_elses_collapse_and_first_time_soreness_stay_calm(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "none", (text, triage.rule.id if triage.rule else None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my knee collapsed under me on the stairs",
+        "my leg just collapsed when I stood up from the sofa",
+        "the knee keeps collapsing when I pivot",
+        "it collapsed on me twice at netball, the left knee",
+    ],
+)
+def test_a_knee_or_leg_that_collapses_still_gives_way(content, text):
+    assert "giving-way" in content.safety.reader.read(text), text
+
+
+async def test_hams_are_hamstrings(chat):
+    replies = await chat.say("hams tight after yday, what stretch")
+    assert main_topic(replies) not in (None, "urgent-care", "crisis-support", "medication"), chat.text()
