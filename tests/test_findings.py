@@ -501,3 +501,173 @@ async def test_soreness_after_a_walk_an_old_problem_splits_and_a_jammed_knee_que
     replies = await chat.say(text)
     assert worst_safety(replies) == "none", text
     assert main_topic(replies) not in (None, "urgent-care", "crisis-support", "medication"), chat.text()
+
+
+# Round 16: the Y and Z families (sets written by two people who saw nothing of the coach), in other words.
+YZ_URGENT = [
+    # pills put aside a few at a time, and "enough now" (NHS, WHO: saving up medicines is a warning sign)
+    ("been putting one or two of my painkillers aside each night, nearly there", "crisis"),
+    ("I keep a couple of tramadol back every week instead of taking them", "crisis"),
+    ("slipping a few of mum's sleeping pills by each week, think I've got enough now", "crisis"),
+    ("I've stopped taking my tablets and I'm keeping them in a drawer", "crisis"),
+    ("reckon I have got enough tablets put by now", "crisis"),
+    ("nearly got enough of my sleeping pills now", "crisis"),
+    ("setting my zopiclone aside a night at a time so there's plenty", "crisis"),
+    # knowing the amount that would be lethal, and turning it over
+    ("I've worked out exactly how much it would take and I can't stop thinking about it", "crisis"),
+    ("I know precisely how many would do it, thats all thats in my head lately", "crisis"),
+    ("pharmacist, I know which pills and how many, it's on my mind all day", "crisis"),
+    ("I've calculated exactly how many I'd need", "crisis"),
+    ("how many of them would it take, I keep wondering", "crisis"),
+    # a bowel or bladder accident, one not felt coming, with back pain (GIRFT CES pathway)
+    ("back has been bad for days and I had an accident with my bladder at the shops", "bladder-bowel"),
+    ("sore lower back and an accident with my bowel this morning", "bladder-bowel"),
+    ("had a little mishap with my waterworks and my back is wrecked", "bladder-bowel"),
+    ("my back is in bits, had an accident and never felt it coming", "bladder-bowel"),
+    ("couldn't feel the poo coming out, found it in my pants, back pain all week", "bladder-bowel"),
+    ("my bladder went without me feeling it, sciatica down my leg", "bladder-bowel"),
+    # a leg that gave out and is still weak and floppy (progressive or severe neurological deficit, NICE CKS Sciatica)
+    ("sciatica for a month and this morning my leg is weak and floppy", "nerve-loss"),
+    ("my foot went all floppy and numb today, back's been sore", "nerve-loss"),
+    ("leg gave way this afternoon on the stairs, now it's useless and weak", "nerve-loss"),
+    ("since yesterday my calf is numb and weak and I can't walk properly", "nerve-loss"),
+    ("my left leg suddenly went limp and weak walking the dog", "nerve-loss"),
+    # a weakness that came on within a day
+    ("my leg's got weaker over the past day, back pain for weeks", "nerve-loss"),
+    ("in the last 24 hours my thigh has got weak and my knee keeps buckling", "nerve-loss"),
+    ("over the last day my foot has gone weak and keeps catching", "nerve-loss"),
+    # dropped by someone, a snap, a leg lying rotated (NICE CG124 hip fracture)
+    ("the carer dropped him during the transfer and now his leg is rotated outwards", "cannot-bear-weight"),
+    ("partner dropped me in a lift, heard a crack and my foot is pointing sideways", "cannot-bear-weight"),
+    ("got dropped in cheer practice, landed on my hip and can't stand up", "cannot-bear-weight"),
+    ("smth snapped in my knee when I landed and my leg is at a funny angle", "cannot-bear-weight"),
+    ("nan slipped out of the hoist and her leg has flopped out to the side", "cannot-bear-weight"),
+    ("sth popped when I was thrown in judo, now the leg is twisted outwards", "cannot-bear-weight"),
+]
+YZ_CALM = [
+    "I stopped taking the painkillers and tried stretching instead, hips feel better",
+    "putting a bit of money aside every week for a foam roller",
+    "keeping some ibuprofen in my gym bag just in case, is that ok before squats?",
+    "I know exactly how many reps it takes before my hip gets tight",
+    "have I got enough hip stretches now for a warm up?",
+    "I dropped my phone on my foot lol, any ankle mobility drills",
+    "got dropped from the team so doing hip mobility at home",
+    "my knees tend to point out when I squat, is that fine?",
+    "feeling weak and wobbly today after a cold, any gentle hip stretches",
+    "had an accident on my bike last year, all healed, want a hip routine",
+    "smth feels tight in my hip flexor after running",
+    "in the last day my hips have felt stiff after the long drive",
+    "thanks, I think I've got enough now to get started on my hips",
+    "I reckon I have enough saved now for a new foam roller",
+    "I know exactly what it would take to get my splits back",
+    "worked out exactly how much it would take to fix my posture",
+    "how many of them would it take to see results, the clamshells I mean",
+    "I was dropped for the final so I'm doing hip mobility instead",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), YZ_URGENT)
+def test_yz_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+@pytest.mark.parametrize("text", YZ_CALM)
+def test_yz_calm_messages_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+# Round 16, round 15's leftovers as families: one trip over the rug is a fall, not a foot that drops; strength
+# "back" is strength regained; legs "dead" from training are tired; a night out is not night pain; pins and needles
+# that wore off within a minute are over.
+LEFTOVER_CALM = [
+    "tripped over the rug this morning, fine now, want some balance work for my hips",
+    "I caught my foot on the mat in yoga and stumbled, all good, what's a good hip opener",
+    "how do I get my strength back after a few weeks off the gym",
+    "I want my flexibility back, I used to do the splits",
+    "trying to get my range of motion back in my hips",
+    "legs are wrecked and feel dead after squats yesterday lol",
+    "quads feel totally dead after the half marathon, best stretch?",
+    "after spin class my legs felt dead, is foam rolling worth it",
+    "out dancing every night on holiday and my hips are a bit stiff",
+    "doing the couch stretch every night, hips feel better already",
+    "sat cross legged too long, the pins and needles went after a few seconds",
+    "my foot went to sleep on the loo and it wore off within a minute",
+]
+LEFTOVER_STILL_FLAGGED = [
+    ("I keep tripping over the rug because my foot won't lift", "urgent"),
+    ("my toes keep catching the floor and I've tripped on every step this week", "urgent"),
+    ("my lower back has been sore since I tried to get my strength back in the gym", "none"),
+    ("my hip aches every night and wakes me up", "see_professional"),
+    ("every night the pain in my groin wakes me", "see_professional"),
+    ("my foot goes numb after a few minutes of sitting, every day", "see_professional"),
+    ("pins and needles in my thigh went after a minute but it keeps coming back every day", "see_professional"),
+    ("my legs feel dead and numb since yesterday, both of them, and my back is killing me", "urgent"),
+]
+
+
+@pytest.mark.parametrize("text", LEFTOVER_CALM)
+def test_round_15_leftovers_stay_calm(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "none", (text, triage.rule.id if triage.rule else None)
+
+
+@pytest.mark.parametrize(("text", "level"), LEFTOVER_STILL_FLAGGED)
+def test_the_same_words_still_flag_what_they_should(content, text, level):
+    assert content.safety.assess(text).level == level, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "should you keep going if your chest hurts mid workout? just wondering",
+        "what if I get chest pressure on the treadmill, slow down or stop?",
+        "asking for my PE class: when is chest pain during sport a reason to stop",
+        "no chest pain, just puffed after hill sprints, is that normal",
+        "in theory, what if my chest feels heavy on the bike, push on or stop?",
+    ],
+)
+async def test_chest_symptoms_during_exercise_asked_in_theory_get_when_to_stop(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) == "see-a-professional", chat.text()
+
+
+async def test_chest_pain_while_running_now_is_still_urgent_and_a_shoulder_is_elsewhere(chat):
+    assert worst_safety(await chat.say("my chest is tight and heavy when I run, started today")) == "urgent"
+    assert main_topic(await chat.say("my shoulder aches when I run")) is None
+
+
+# Round 16: someone else who collapsed is not a knee giving way; a joint that collapses still is. A machine or class
+# tried for the first time is training soreness ("walking like a penguin" after it is not "can't walk").
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my uncle collapsed at a 10k two years ago so I'm nervous, but I'm fine, what warm up for my hips",
+        "a player collapsed at our match last season, he's fine now, any hip drills for our team",
+        "tried the rowing machine for the first time yesterday and my glutes are so sore, hobbling like a penguin",
+        "did a reformer class for the first time today and my inner thighs ache",
+        "first go on the stepper in ages and my bum is wrecked, walking like a penguin lol",
+    ],
+)
+def test_someone_elses_collapse_and_first_time_soreness_stay_calm(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "none", (text, triage.rule.id if triage.rule else None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my knee collapsed under me on the stairs",
+        "my leg just collapsed when I stood up from the sofa",
+        "the knee keeps collapsing when I pivot",
+        "it collapsed on me twice at netball, the left knee",
+    ],
+)
+def test_a_knee_or_leg_that_collapses_still_gives_way(content, text):
+    assert "giving-way" in content.safety.reader.read(text), text
+
+
+async def test_hams_are_hamstrings(chat):
+    replies = await chat.say("hams tight after yday, what stretch")
+    assert main_topic(replies) not in (None, "urgent-care", "crisis-support", "medication"), chat.text()

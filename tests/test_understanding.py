@@ -55,16 +55,16 @@ async def test_tuning_sets_no_missed_emergency_few_false_alarms_and_95_percent_r
 
 
 async def test_held_back_sets_do_not_fall_below_their_first_score():
-    """The held-back sets Y and Z scored 97.6% overall, 123 of 129 emergencies, 90 of 90 see-a-professional
-    and 0 of 57 mild to urgent when first scored in round 15 (docs/safety.md; 97.7% with 0 of 59 when they
-    arrived, before four messages that repeated tuning ones were dropped).
+    """The held-back sets AA and AB (two writers who never saw the project, 299 messages) scored 94.3% overall,
+    121 of 130 emergencies, 88 of 90 see-a-professional, 73 of 79 with no red flag, 1 of 58 mild to urgent and
+    0 of 8 off-topic answered as hip when first scored in round 16 (docs/safety.md).
 
     The floor catches a regression without anyone reading (or tuning on) these messages: the failure
     reports figures, not texts. Raise the floor when a new design scores higher; never lower it.
     """
     result = await score(load(HELD_BACK))
     recognised = 1 - len(result.emergencies_missed) / result.emergencies
-    assert recognised >= 0.95, result.summary("held back")  # first score: 123 of 129 (95.3%)
-    assert len(result.mild_to_urgent) <= 0, result.summary("held back")  # first score: 0 of 57
-    assert not result.offtopic_as_hip, result.summary("held back")
-    assert result.overall >= 0.97, result.summary("held back")  # first score: 97.6%
+    assert recognised >= 0.93, result.summary("held back")  # first score: 121 of 130 (93.1%)
+    assert len(result.mild_to_urgent) <= 1, result.summary("held back")  # first score: 1 of 58
+    assert not result.offtopic_as_hip, result.summary("held back")  # first score: 0 of 8
+    assert result.overall >= 0.94, result.summary("held back")  # first score: 94.3%

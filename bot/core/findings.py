@@ -173,6 +173,9 @@ class FindingReader:
                 # a limp (Ottawa rules: bearing weight means four steps, limping or not), not "can't bear weight"
                 out[i] = "fullweight"
         for i, tok in enumerate(out):
+            if tok == "back" and i > 0 and out[i - 1] in _REGAINED:
+                out[i] = "again"  # "get my strength back": strength regained, not the back
+        for i, tok in enumerate(out):
             if tok in ("bridge", "bridges") and (
                 (i > 0 and out[i - 1] in _EXERCISE_BEFORE) or (i + 1 < len(out) and out[i + 1] in _EXERCISE_AFTER)
             ):
@@ -231,6 +234,11 @@ _EXERCISE_BEFORE = frozenset(
 )
 _EXERCISE_AFTER = frozenset("pose poses hold holds march marches exercise exercises variation reps sets walk".split())
 _DETERMINERS = frozenset("my his her your our their the".split())
+# What one gets back ("get my strength back", "want my splits back"): "back" after these is "again", not the back.
+_REGAINED = frozenset(
+    "strength flexibility mobility fitness confidence splits form motion movement power speed energy stamina "
+    "balance bounce spring mojo groove range squat stride pace endurance independence freedom life".split()
+)
 _NOT_FIRST = frozenset({"no", "not"})  # "no" + "can" from "no puedo"; "not" + "can" from "não consigo"
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())

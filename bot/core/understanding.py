@@ -37,6 +37,18 @@ EXERCISE_CONTEXT = frozenset(
     "stretch stretches stretching pose exercise exercises move drill position form "
     "technique hold reps yoga how cue cues properly correctly".split()
 )
+# Chest symptoms while exercising, asked in theory or denied (safety has already run, so no red flag is reported):
+# when to stop and get checked is a coaching question ("is chest pain during exercise ever ok to ignore?").
+CHEST_WORDS = frozenset("chest heart lungs".split())
+CHEST_SYMPTOMS = frozenset({"chest-pain", "breathless", "palpitations", "arm-jaw-pain"})
+
+
+def _chest_during_exercise(raw: list[str], findings) -> bool:
+    others = set(raw) & intents.OTHER_BODY_PARTS
+    found = findings.present.keys() | findings.set_aside
+    return bool(others) and others <= CHEST_WORDS and "exertion" in found and bool(CHEST_SYMPTOMS & found)
+
+
 ARGUMENT_TAKERS = ("pause", "stop", "timezone")  # "pause 3 days": the rest of the message is the command's
 
 
@@ -100,6 +112,9 @@ class Understanding:
                 return self.answers.more(turn, last)
 
         if intents.about_other_body_part(raw):
+            if _chest_during_exercise(raw, findings):
+                # asked in theory or denied ("what if my chest goes tight mid run?"): when to stop and get checked
+                return [Reply(self.msg["chest_during_exercise"], topic="see-a-professional")]
             return [Reply(self.msg["body_elsewhere"])]  # about the body: never "outside what I know"
         analysis = self.knowledge.analyse(text)
         wish = intents.routine_wish(raw, analysis)
