@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.content import GOALS, LEVELS_OF_SKILL, Content
 from bot.core.messages import Button, Incoming, Reply, rows
-from bot.core.ports import Profile, Repository
+from bot.core.ports import PeopleStore, Profile
 from bot.core.safety import SEE_PROFESSIONAL, Triage
 
 CONTEXT_KEYS = ("last_topic", "offered", "said")  # kept when a flow starts or ends
@@ -75,7 +75,7 @@ class Turn:
 
 
 class Conversations:
-    def __init__(self, content: Content, repo: Repository) -> None:
+    def __init__(self, content: Content, repo: PeopleStore) -> None:
         self.content = content
         self.repo = repo
         self.msg = content.messages

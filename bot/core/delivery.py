@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.messages import Reply
-from bot.core.ports import Clock
+from bot.core.ports import Clock, DeliveryLog
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +148,6 @@ class DispatchStats:
         for name in ("sent", "blocked", "failed", "retries", "deferred", "missed", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes.update(other.outcomes)
-
-
-class DeliveryLog(Protocol):
-    async def finish_delivery(
-        self, delivery_id: int, status: str, attempts: int, late_seconds: int | None, error: str | None, now: datetime
-    ) -> None: ...
 
 
 class LoggedDeliveries:

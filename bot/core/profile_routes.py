@@ -10,7 +10,7 @@ from bot.core.content import Content
 from bot.core.conversation import AREA_GOAL, Conversations, Turn
 from bot.core.flows import Typed
 from bot.core.messages import Button, Reply, rows
-from bot.core.ports import Repository
+from bot.core.ports import PeopleStore
 from bot.core.router import Call, Routes
 
 
@@ -27,7 +27,7 @@ def greeting_name(turn: Turn) -> str:
 
 
 class ProfileRoutes:
-    def __init__(self, content: Content, repo: Repository, conversations: Conversations) -> None:
+    def __init__(self, content: Content, repo: PeopleStore, conversations: Conversations) -> None:
         self.repo = repo
         self.conversations = conversations
         self.msg = content.messages

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.core.content import Content
 from bot.core.messages import Button, Reply, rows
 from bot.core.picture import leaderboard_png
-from bot.core.ports import Challenge, Participant, Repository
+from bot.core.ports import Challenge, ChallengeStore, Participant
 from bot.core.schedule_text import format_time
 
 from .posts import PREFIX
@@ -17,7 +17,7 @@ from .rules import LEADERBOARD_SIZE, current_streak, day_number, finish_days, pe
 
 
 class ChallengeViews:
-    def __init__(self, content: Content, repo: Repository) -> None:
+    def __init__(self, content: Content, repo: ChallengeStore) -> None:
         self.repo = repo
         self.msg = content.messages
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from bot.core.content import Content
 from bot.core.localtime import local_date, zone
 from bot.core.messages import Reply
-from bot.core.ports import Repository
+from bot.core.ports import ReminderStore
 from bot.core.streaks import FREEZE_EVERY, MAX_FREEZES, calendar, check_in, summarize
 
 
 class Checkins:
-    def __init__(self, content: Content, repo: Repository) -> None:
+    def __init__(self, content: Content, repo: ReminderStore) -> None:
         self.repo = repo
         self.msg = content.messages
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot.core.conversation import Turn
 from bot.core.flows import Typed
 from bot.core.messages import Reply
-from bot.core.ports import Repository
+from bot.core.ports import ReminderStore
 from bot.core.reminders import Reminders
 from bot.core.router import Call, Routes
 from bot.core.schedule_text import resolve_timezone
@@ -19,7 +19,7 @@ REMINDER_ID = re.compile(r"\d{1,12}")
 
 
 class ReminderRoutes:
-    def __init__(self, reminders: Reminders, repo: Repository, msg: dict[str, Any]) -> None:
+    def __init__(self, reminders: Reminders, repo: ReminderStore, msg: dict[str, Any]) -> None:
         self.reminders = reminders
         self.repo = repo
         self.msg = msg
