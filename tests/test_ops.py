@@ -402,7 +402,7 @@ def test_backup_without_pg_dump_says_what_to_install(tmp_path, monkeypatch, caps
     from bot.__main__ import _backup
     from bot.config import Settings
 
-    monkeypatch.setattr(bot.ops, "find_pg_dump", lambda: None)
+    monkeypatch.setattr(bot.ops.postgres, "find_pg_dump", lambda: None)
     settings = Settings.from_env({"HIPCOACH_DB": f"postgresql://coach:{PASSWORD}@127.0.0.1:5432/hip"})
     assert _backup(settings, str(tmp_path / "coach.dump")) == 1
     err = capsys.readouterr().err

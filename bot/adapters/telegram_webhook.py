@@ -11,7 +11,7 @@ webhook timeout; should handling fail, the POST is still answered 200 (the error
 broken update is not redelivered forever.
 
 Every process checks the one configured secret (X-Telegram-Bot-Api-Secret-Token); the webhook is registered
-once, by the `python -m bot webhook set` command (bot/ops.py), never by every process at start.
+once, by the `python -m bot webhook set` command (bot/ops/webhook.py), never by every process at start.
 """
 
 from __future__ import annotations
