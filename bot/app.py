@@ -31,6 +31,7 @@ from bot.roles import Election, election_for, hold_role, unless_stopped
 from bot.scheduling import MinuteTicker, together
 from bot.storage.rate_limits import SqlRateLimits
 from bot.storage.repository import SqlRepository
+from bot.storage.updates import RecentUpdates
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,9 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 settings.telegram_webhook_secret,
                 register=alone,
             )
+        # Several processes: the database says who saw an update first; one process: its memory is enough.
+        shared = app.repo.backend == "postgresql"
+        first_sight = functools.partial(app.repo.first_sight, "telegram") if shared else RecentUpdates().first_sight
         platforms.append(
             TelegramAdapter(
                 app.coach,
@@ -201,7 +205,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 texts=app.texts,
                 rate_store=rate_store,
                 turn_lock=app.repo.turn_lock,
-                first_sight=functools.partial(app.repo.first_sight, "telegram"),
+                first_sight=first_sight,
             )
         )
     if settings.discord_token:

@@ -100,3 +100,11 @@ async def test_an_update_is_handled_by_the_first_process_that_sees_it_and_old_id
     finally:
         await first.close()
         await second.close()
+
+
+async def test_one_process_remembers_the_updates_it_handled_lately_without_the_database():
+    from bot.storage.updates import RecentUpdates
+
+    recent = RecentUpdates(size=3)
+    assert [await recent.first_sight(i) for i in (1, 2, 1, 3, 4)] == [True, True, False, True, True]
+    assert await recent.first_sight(1)  # the oldest was let go: memory stays bounded

@@ -302,15 +302,17 @@ async def test_a_press_whose_answer_fails_is_still_handled(fake, tmp_path, tg_cl
         await fake.wait_for(lambda: fake.edits and "Step 2 of" in fake.edits[-1]["plain_text"], what="step 2")
 
 
-async def test_an_update_fetched_again_after_a_restart_is_answered_once(fake, tmp_path, tg_clock):
+async def test_an_update_fetched_again_by_another_process_is_answered_once(fake, postgres, tg_clock):
     """A poller killed after handling an update but before confirming it (or a webhook POST Telegram sends
-    again) delivers the same update_id twice; the person gets one answer, and a new update still gets its own."""
-    async with Running(fake, tmp_path / "t.db", tg_clock) as bot:
+    again to another process) delivers the same update_id twice; with several processes on PostgreSQL the
+    person gets one answer, and a new update still gets its own."""
+    db = postgres.database()
+    async with Running(fake, db, tg_clock) as bot:
         update = fake.user_message("what is fascia")
         await fake.wait_for(lambda: len(fake.sent) >= 1, what="the first answer")
         await asyncio.sleep(0.3)
         answered = len(fake.sent)
-    async with Running(fake, tmp_path / "t.db", tg_clock) as bot:
+    async with Running(fake, db, tg_clock) as bot:  # the standby that takes over
         fake.push_update(update)  # the same update_id, as Telegram hands out an unconfirmed update again
         await fake.wait_for(lambda: not fake.pending_updates, what="the repeat to be fetched")
         sent = await bot.say("what is a hip CAR")
