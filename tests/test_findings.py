@@ -671,3 +671,98 @@ def test_a_knee_or_leg_that_collapses_still_gives_way(content, text):
 async def test_hams_are_hamstrings(chat):
     replies = await chat.say("hams tight after yday, what stretch")
     assert main_topic(replies) not in (None, "urgent-care", "crisis-support", "medication"), chat.text()
+
+
+# Round 17: the AA and AB families (sets written by two people who saw nothing of the coach), in other words.
+AB_URGENT = [
+    # numb like after a local anaesthetic at the dentist, around the saddle area (cauda equina)
+    ("down below feels like the dentist numbed it, and my back is sore", "saddle-numbness"),
+    ("around my bottom it feels numb like after a filling", "saddle-numbness"),
+    ("the skin between my legs is like novocaine since yesterday", "saddle-numbness"),
+    ("crotch feels like there is numbing cream on it since my back went", "saddle-numbness"),
+    ("my private parts feel like I got a dental jab there", "saddle-numbness"),
+    # a leak "never had in my life" is new, not a question asked in general (cauda equina)
+    ("peed myself in the car, never had that before, and my back is agony", "bladder-bowel"),
+    ("leaking wee since yesterday, never had it in my life, back pain too", "bladder-bowel"),
+    ("been dribbling pee since my back went, I have not had that before", "bladder-bowel"),
+    ("wet myself at work, never had that happen, sciatica down both legs", "bladder-bowel"),
+    # the chest named, then something pressing on it (NICE CG95)
+    ("my chest is like someone is kneeling on it when I climb stairs", "chest-pain"),
+    ("chest feels like a car is parked on it", "chest-pain"),
+    ("my breastbone feels like something is pressing down on it and I am sweaty", "chest-pain"),
+    ("chest feels squashed, like something is sitting on me", "chest-pain"),
+    # numbness, tingling or weakness climbing up the legs (progressive deficit; NHS Guillain-Barre syndrome)
+    ("the tingling has crept up from my toes to my shins since Monday", "nerve-loss"),
+    ("numbness started in my feet and now it is in my thighs", "nerve-loss"),
+    ("pins and needles moving up my legs, higher every day", "nerve-loss"),
+    ("my legs are going numb and it is climbing up towards my waist", "nerve-loss"),
+    ("the numb feeling has travelled up past my knees overnight", "nerve-loss"),
+    ("weakness in my legs spreading up to my hips, can barely manage the stairs now", "nerve-loss"),
+    ("the numb patch is higher than yesterday, now above my knee", "nerve-loss"),
+    # cannot go up on the toes (S1 weakness), a leg that will not come off the floor
+    ("since the sciatica started I can't get up onto my toes on the right", "nerve-loss"),
+    ("can't go up on my tippy toes with my left foot anymore, back is killing me", "nerve-loss"),
+    ("unable to rise onto the ball of my foot on that side since the weekend", "nerve-loss"),
+    ("I can't tiptoe on my left leg since yesterday", "nerve-loss"),
+    ("this morning I couldn't get my leg off the ground to climb into the car", "nerve-loss"),
+    ("suddenly i cant pick my leg up, it just hangs there", "nerve-loss"),
+    ("since an hour ago my right leg won't come off the floor", "nerve-loss"),
+    # at a bridge, ledge or the tracks now; a car left on a level crossing; wanting to "just stop"
+    ("I'm on the bridge again right now", "crisis"),
+    ("sat on the edge of the cliff tonight, hips don't matter anymore", "crisis"),
+    ("standing by the train tracks, dunno why im telling a bot", "crisis"),
+    ("i am up on the car park roof alone", "crisis"),
+    ("currently at the railway bridge, can't stop thinking", "crisis"),
+    ("I keep parking my car on the train tracks at night and waiting, life's pointless", "crisis"),
+    ("parked the car at the level crossing and thought about staying there", "crisis"),
+    ("thinking how easy it would be to step in front of the bus on my way to work", "crisis"),
+    ("I want to just stop, everything is too much", "crisis"),
+    ("sometimes I wish I could just stop existing", "crisis"),
+]
+AB_SEE_A_PROFESSIONAL = [
+    # pain "since last summer" has lasted since then; it is not over
+    ("had knee pain since last winter and it's still there", "persistent"),
+    ("I've had this ache in my hip since last year", "persistent"),
+    ("suffered with a sore hip since last spring", "persistent"),
+    ("got groin pain since last summer, comes and goes", "persistent"),
+    # "it's been N months" in its own sentence, about a pain named in another
+    ("My hip started hurting in March. It has been three months now.", "persistent"),
+    ("Knee is sore on stairs. It has lasted a couple of months.", "persistent"),
+    ("Sore at the front of the hip when I squat. It has been eight weeks and counting", "persistent"),
+]
+AB_CALM = [
+    "my hips just stop at parallel, how do I go lower",
+    "should I just stop stretching before bed if it makes me sore?",
+    "can I just stop the routine for a week while on holiday",
+    "ache goes up to my knee when I run",
+    "a nice stretch creeping up my hamstring in the fold",
+    "I don't have any numbness, never had that, just curious what saddle numbness is",
+    "no bladder problems, never had it, just asking what cauda equina is",
+    "had a groin strain last summer, all healed, want to get back into running",
+    "we walked over the bridge on holiday and my hips were fine",
+    "my hip aches when I'm standing on the train platform",
+    "I parked my car at the station and my hip aches from the drive",
+    "It's been 3 weeks since I started. Hips a bit sore after class but loving it",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), AB_URGENT)
+def test_ab_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+@pytest.mark.parametrize(("text", "rule"), AB_SEE_A_PROFESSIONAL)
+def test_ab_families_in_new_words_see_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize("text", AB_CALM)
+def test_ab_calm_messages_stay_calm(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "none", (text, triage.rule.id if triage.rule else None)
+
+
+def test_a_foot_that_feels_stood_on_is_not_chest_pain(content):
+    assert content.safety.assess("my foot feels like someone is standing on it after the hike").level != "urgent"

@@ -110,7 +110,10 @@ class FindingReader:
         hypothetical_from = _first_marker_per_sentence(
             (hit for hit in self._hypothetical.hits(toks) if not _asks_whether(toks, hit)), sentence_of
         )
-        past_clauses = {clause_of[hit.start] for hit in self._past.hits(toks)}
+        # "had groin pain since last summer": a time in the past that something has lasted since is not over
+        past_clauses = {
+            clause_of[hit.start] for hit in self._past.hits(toks) if "since" not in toks[hit.start : hit.end]
+        }
         in_general = next(self._general.hits(toks), None) is not None  # "just curious", "asking for a friend"
         retractions = [hit.start for hit in self._retracted.hits(toks)]
         present: dict[str, set[int]] = {}
