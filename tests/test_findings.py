@@ -743,6 +743,18 @@ AB_CALM = [
     "my hip aches when I'm standing on the train platform",
     "I parked my car at the station and my hip aches from the drive",
     "It's been 3 weeks since I started. Hips a bit sore after class but loving it",
+    # "day by day" is getting worse only where a word says so
+    "hamstrings a bit tight after the 10k, improving day by day",
+    "my hip feels looser week by week since I started the routine",
+    "stiff hips after the hike, settling day by day",
+    "groin a bit achy after football, less sore day by day",
+    "my groin is sore since the match but getting better day by day",
+]
+STILL_WORSENING = [
+    "my hip pain is getting worse day by day",
+    "day by day it hurts more to walk",
+    "the ache in my back is worse day by day",
+    "the swelling in my knee gets bigger day by day",
 ]
 
 
@@ -766,3 +778,9 @@ def test_ab_calm_messages_stay_calm(content, text):
 
 def test_a_foot_that_feels_stood_on_is_not_chest_pain(content):
     assert content.safety.assess("my foot feels like someone is standing on it after the hike").level != "urgent"
+
+
+@pytest.mark.parametrize("text", STILL_WORSENING)
+def test_pain_worse_day_by_day_still_goes_to_a_professional(content, text):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "worsening"), text
