@@ -784,3 +784,57 @@ def test_a_foot_that_feels_stood_on_is_not_chest_pain(content):
 def test_pain_worse_day_by_day_still_goes_to_a_professional(content, text):
     triage = content.safety.assess(text)
     assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "worsening"), text
+
+
+# Round 18 (AC and AD joined the tuning sets): each miss as a family, in other words.
+AD_URGENT = [
+    # a fall nobody saw, on a named room's floor, a long lie (NICE CG124 / CG161)
+    "one of the residents, 84, was discovered lying on the bathroom floor, no idea how long he was down, hip sore",
+    "my patients, 77, found on the kitchen floor this morning, groin sore and can't stand",
+    "we found nan on the hallway floor, nobody knows how long she had been lying there, her hip hurts",
+    "my neighbour, 88, was found on his lounge floor today and his groin is agony",
+    "client 81 found lying on the landing floor, we do not know how long she was there, leg turned out",
+    # one leg suddenly floppy or limp and heavy, or a leg that cannot be controlled (progressive / severe neuro loss)
+    "this morning my right leg went floppy and heavy out of nowhere, can't control it",
+    "since this afternoon my leg is heavy and limp and i can't control my foot at all",
+    "woke up and one leg is heavy n floppy, cant control it when i walk",
+    "all of a sudden my left leg went heavy and useless and I can't steer it",
+    # a cast or boot that just came off, then a swollen hot calf (NICE NG158)
+    "my plaster cast was taken off on monday and now my calf is swollen, hot and tight",
+    "got out of the moon boot 3 days ago, calf puffy red and warm since",
+]
+AD_REASONS = [
+    # a duration before a full stop is not pregnancy; time since starting something is not pain duration
+    ("Knee ache after rugby. Going on 5 weeks.", "see_professional", "persistent"),
+    ("groin been hurting 5 weeks.", "see_professional", "persistent"),
+    ("my hip, bothering me about 3 months now", "see_professional", "persistent"),
+    ("hip pain, it's been 6 weeks since the fall and no better", "see_professional", None),
+    ("I'm 30 weeks. my pelvis hurts at the front", "see_professional", "pregnancy-pain"),
+    ("clicky pubic bone when I turn over in bed, 31 weeks.", "see_professional", "pregnancy-pain"),
+    ("29 wks, hip and pelvic pain", "see_professional", "pregnancy-pain"),
+]
+AD_CALM = [
+    "2 weeks since i began the stretches and my hip is a little sore, normal?",
+    "been a month since I joined the gym, legs ache a bit",
+    "It has been 4 weeks since I started the program and my hips feel a bit stiff",
+    "been 6 weeks since I took up yoga, thighs a little achy",
+    "legs heavy after squats today, a bit floppy lol",
+]
+
+
+@pytest.mark.parametrize("text", AD_URGENT)
+def test_ad_families_in_new_words_are_urgent(content, text):
+    assert content.safety.assess(text).level == "urgent", text
+
+
+@pytest.mark.parametrize(("text", "level", "rule"), AD_REASONS)
+def test_a_duration_is_persistent_and_weeks_pregnant_is_pregnancy(content, text, level, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == level, text
+    if rule:
+        assert triage.rule.id == rule, text
+
+
+@pytest.mark.parametrize("text", AD_CALM)
+def test_time_since_starting_a_routine_and_tired_legs_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
