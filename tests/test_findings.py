@@ -838,3 +838,39 @@ def test_a_duration_is_persistent_and_weeks_pregnant_is_pregnancy(content, text,
 @pytest.mark.parametrize("text", AD_CALM)
 def test_time_since_starting_a_routine_and_tired_legs_stay_calm(content, text):
     assert content.safety.assess(text).level == "none", text
+
+
+AD_SEE_A_PROFESSIONAL = [
+    # "give away" for "give way" (knee instability)
+    ("my knee gives away on stairs, many times this month", "knee-giving-way"),
+    ("leg sometimes give away when i walk down hill", "knee-giving-way"),
+    ("the knee it go give away when I jump off the ladder, often now", "knee-giving-way"),
+    # weight lost beside going off food (NICE NG12), with pain that does not change
+    ("mum is 76, not eating much and dropped a stone, now her hip aches all the time", "cancer-warning"),
+    ("he has no appetite and is losing weight, and his lower back hurts constantly", "cancer-warning"),
+    ("my grandad went off his meals and has lost loads of weight, his pelvis aches day and night", "cancer-warning"),
+    # a replaced hip that aches anew when bent is not a visible bend (deformity)
+    ("my hip replacement hurts when I bend it now, ache that wasn't there before", "joint-replacement"),
+    ("knee replacement last year, sore when I step down now, which was not there before", "joint-replacement"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), AD_SEE_A_PROFESSIONAL)
+def test_ad_families_in_new_words_see_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "there's a new bend in my shin that wasn't there before after the fall",
+        "after the crash my thigh has an angle in it that was not there before",
+    ],
+)
+def test_a_bend_one_can_see_is_still_a_deformity(content, text):
+    assert content.safety.assess(text).level == "urgent", text
+
+
+def test_giving_away_a_foam_roller_is_not_a_knee_giving_way(content):
+    assert content.safety.assess("I want to give away my old foam roller, my hip is fine now").level == "none"
