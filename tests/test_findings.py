@@ -874,3 +874,32 @@ def test_a_bend_one_can_see_is_still_a_deformity(content, text):
 
 def test_giving_away_a_foam_roller_is_not_a_knee_giving_way(content):
     assert content.safety.assess("I want to give away my old foam roller, my hip is fine now").level == "none"
+
+
+# A kneecap or joint that slips out and goes back by itself, again and again: instability, to a professional
+# (project judgement, safety.yaml `dislocation`); one out now, or a replaced joint that popped out, stays urgent.
+SELF_REDUCED = [
+    "my kneecap slipped out when I twisted and popped back in by itself, happens every few months",
+    "knee cap goes out of place sometimes, then slides back, more often this year",
+    "patella keeps slipping out then clunks back in, physio?",
+    "my knee goes out of joint and pops back, several times since school",
+    "the kneecap jumps out when i pivot and goes straight back, it happen a lot now",
+]
+STILL_DISLOCATED = [
+    ("my kneecap is out of place and stuck on the outside", "dislocation"),
+    ("I think I've dislocated my knee, it's sitting to the side", "dislocation"),
+    ("my new hip popped out and went back in", "cannot-bear-weight"),
+    ("my knee jumped out after the tackle and is stuck, can't straighten", "dislocation"),
+]
+
+
+@pytest.mark.parametrize("text", SELF_REDUCED)
+def test_a_kneecap_that_goes_back_by_itself_is_instability(content, text):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "knee-giving-way"), text
+
+
+@pytest.mark.parametrize(("text", "rule"), STILL_DISLOCATED)
+def test_a_joint_still_out_or_a_replaced_one_that_popped_out_is_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id) == ("urgent", rule), text
