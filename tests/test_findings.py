@@ -903,3 +903,34 @@ def test_a_kneecap_that_goes_back_by_itself_is_instability(content, text):
 def test_a_joint_still_out_or_a_replaced_one_that_popped_out_is_urgent(content, text, rule):
     triage = content.safety.assess(text)
     assert (triage.level, triage.rule.id) == ("urgent", rule), text
+
+
+# Feeling bruised is tenderness (pain); a bruise one can see after an injury is bruising.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "glutes feel bruised after the spin class, normal?",
+        "after pilates my inner thighs feel sort of bruised, nothing major",
+        "legs feeling all bruised from yesterday's squats",
+        "hamstrings kinda bruised feeling after the long run, no drama",
+        "my butt feels like a bruise after the new leg workout",
+    ],
+)
+def test_feeling_bruised_after_training_stays_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("fell off my bike and my hip is bruised and sore", "after-injury"),
+        ("bruised my knee on the table, swollen now", "after-injury"),
+        ("I slipped and landed on my side, badly bruised", "after-injury"),
+        ("got a bruised thigh from a kick in football", "after-injury"),
+        ("bump's getting bigger and my pubic area feels bruised when I roll over in bed", "pregnancy-pain"),
+        ("I'm pregnant and my hips feel bruised when I walk", "pregnancy-pain"),
+    ],
+)
+def test_a_bruise_after_injury_and_bruised_feeling_in_pregnancy_still_go_to_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
