@@ -934,3 +934,24 @@ def test_feeling_bruised_after_training_stays_calm(content, text):
 def test_a_bruise_after_injury_and_bruised_feeling_in_pregnancy_still_go_to_a_professional(content, text, rule):
     triage = content.safety.assess(text)
     assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "just wondering, what if my chest went tight in a yoga class, would I need to stop?",
+        "what if I get chest pain while stretching, keep going or stop?",
+        "in theory, heart racing during pilates, is that a reason to stop",
+        "supposing my chest hurts mid stretch, do I carry on",
+        "should you stop a mobility session if your chest feels heavy? asking in general",
+    ],
+)
+async def test_chest_symptoms_in_a_stretching_or_yoga_session_asked_in_theory_get_when_to_stop(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) == "see-a-professional", chat.text()
+
+
+def test_chest_pain_during_a_yoga_class_now_is_urgent(content):
+    text = "crushing chest pain during my yoga class just now, spreading to my arm"
+    assert content.safety.assess(text).level == "urgent"
