@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
 
-from bot.core.ports import Reminder  # noqa: E402
 from bot.storage.repository import SqlRepository  # noqa: E402
 from tests import pg_server  # noqa: E402
 from tests.fakes.limited_servers import LimitedServers  # noqa: E402
+from tests.test_kill9 import seed  # noqa: E402
 from tests.test_scale_out import Workers  # noqa: E402
 
 UNPACED = {"TELEGRAM_RATE_LIMIT": "0", "DISCORD_RATE_LIMIT": "0", "HIPCOACH_FLOOD_RATE": "0"}
@@ -46,22 +46,10 @@ QUESTIONS = (
 )
 
 
-async def seed(url: str, count: int, fire: datetime) -> tuple[list[int], list[int]]:
-    repo = await SqlRepository.open(url)
+async def seed_half_and_half(url: str, count: int, fire: datetime) -> tuple[list[int], list[int]]:
     telegram = list(range(300_001, 300_001 + count // 2))
     discord = list(range(400_001, 400_001 + count - count // 2))
-    try:
-        before = fire - timedelta(days=1)
-        at = fire.time().replace(second=0, microsecond=0)
-        people = [("telegram", c) for c in telegram] + [("discord", u) for u in discord]
-        for platform, chat in people:
-            key = f"{platform}:{chat}"
-            await repo.begin_turn(key, "", before)
-            await repo.add_reminder(
-                Reminder(0, key, platform, str(chat), at, frozenset(range(7)), "UTC", next_fire_utc=fire), before
-            )
-    finally:
-        await repo.close()
+    await seed(url, fire, [("telegram", c) for c in telegram] + [("discord", u) for u in discord])
     return telegram, discord
 
 
@@ -109,7 +97,7 @@ async def throughput(server, processes: int, count: int, folder: str) -> dict:
             fire = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
             if (fire - now).total_seconds() < 8:  # seeding takes a few seconds: the minute after
                 fire += timedelta(minutes=1)
-            _, discord = await seed(url, count, fire)
+            _, discord = await seed_half_and_half(url, count, fire)
             await servers.add_discord_users(discord)
             await asyncio.sleep(max(0.0, (fire - datetime.now(UTC)).total_seconds()))
             due = time.monotonic()

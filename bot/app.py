@@ -168,7 +168,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
     apply_library_switches()
     platforms: list[Platform] = []
     # Several processes on PostgreSQL share each platform's rate through the database; SQLite: one process, own.
-    rate_store = SqlRateLimits(app.repo.db) if app.repo.backend == "postgresql" else None
+    rate_store = SqlRateLimits(app.repo.db) if app.repo.shared else None
     if settings.telegram_token:
         from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 
@@ -177,7 +177,7 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
             host, _, port = settings.telegram_webhook_listen.rpartition(":")
             # Alone (SQLite) the process registers the webhook at start, as it always did. Several processes
             # (PostgreSQL) share one secret and never register: `python -m bot webhook set` does, once.
-            alone = app.repo.backend == "sqlite"
+            alone = not app.repo.shared
             if not alone and not settings.telegram_webhook_secret:
                 raise ValueError(
                     "TELEGRAM_WEBHOOK_SECRET must be set when several processes share a PostgreSQL database in "
@@ -191,8 +191,9 @@ def make_adapters(app: App, settings: Settings) -> list[Platform]:
                 register=alone,
             )
         # Several processes: the database says who saw an update first; one process: its memory is enough.
-        shared = app.repo.backend == "postgresql"
-        first_sight = functools.partial(app.repo.first_sight, "telegram") if shared else RecentUpdates().first_sight
+        first_sight = (
+            functools.partial(app.repo.first_sight, "telegram") if app.repo.shared else RecentUpdates().first_sight
+        )
         platforms.append(
             TelegramAdapter(
                 app.coach,

@@ -29,12 +29,13 @@ CHATS = list(range(100_001, 101_001))
 MAX_IN_FLIGHT = 16  # the dispatcher's bound on sends in flight at once (Dispatcher.max_in_flight)
 
 
-async def seed(path: Path, fire: datetime, platform: str) -> None:
-    repo = await SqlRepository.open(path)
+async def seed(db: str | Path, fire: datetime, people: list[tuple[str, int]]) -> None:
+    """One daily reminder per (platform, chat), due at `fire`, through the repository API (which also migrates)."""
+    repo = await SqlRepository.open(db)
     try:
         before = fire - timedelta(days=1)
         at = fire.time().replace(second=0, microsecond=0)
-        for chat in CHATS:
+        for platform, chat in people:
             key = f"{platform}:{chat}"
             await repo.begin_turn(key, "", before)
             await repo.add_reminder(
@@ -135,7 +136,7 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_each_reminder_once(tmp_p
     # Due this minute by the real clock (the subprocess has no fake clock); the catch-up tick at start sends them.
     fire = datetime.now(UTC).replace(second=0, microsecond=0)
     db = tmp_path / "k.db"
-    await seed(db, fire, platform_type.platform)
+    await seed(db, fire, [(platform_type.platform, chat) for chat in CHATS])
     async with platform_type() as platform:
         fake = platform.fake
         first = await start_bot(platform, db, tmp_path)

@@ -24,15 +24,15 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import bot.config
-from bot.core.ports import Reminder
 from bot.storage.repository import SqlRepository
 from tests.fakes.limited_servers import LimitedServers
+from tests.test_kill9 import seed
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -48,23 +48,6 @@ MAX_IN_FLIGHT = 16  # the dispatcher's bound on sends in flight at once (Dispatc
 PACING = {"TELEGRAM_RATE_LIMIT": "27", "DISCORD_RATE_LIMIT": "20"}  # 20 DMs/s = 40 requests/s with DM opens
 # The switch that leaves every process with its own limiter only (i15-limiter's setting; see the report).
 PER_PROCESS_LIMITERS = {"HIPCOACH_SHARED_LIMITER": "0"}
-
-
-async def seed(url: str, fire: datetime) -> None:
-    """300 Telegram and 300 Discord people, each with one reminder due at `fire`."""
-    repo = await SqlRepository.open(url)  # migrates once, before any worker starts
-    try:
-        before = fire - timedelta(days=1)
-        at = fire.time().replace(second=0, microsecond=0)
-        people = [("telegram", c) for c in TELEGRAM_CHATS] + [("discord", u) for u in DISCORD_USERS]
-        for platform, chat in people:
-            key = f"{platform}:{chat}"
-            await repo.begin_turn(key, "", before)
-            await repo.add_reminder(
-                Reminder(0, key, platform, str(chat), at, frozenset(range(7)), "UTC", next_fire_utc=fire), before
-            )
-    finally:
-        await repo.close()
 
 
 class Workers:
@@ -147,7 +130,8 @@ async def fan_out(
     """Seed 600 due reminders, run four workers until all arrived (optionally kill -9 one after `kill_after`
     reminders); the fakes' stats, the workers' exit codes and what the kill left behind."""
     url = postgres.database()
-    await seed(url, datetime.now(UTC).replace(second=0, microsecond=0))
+    people = [("telegram", c) for c in TELEGRAM_CHATS] + [("discord", u) for u in DISCORD_USERS]
+    await seed(url, datetime.now(UTC).replace(second=0, microsecond=0), people)  # migrates before any worker
     killed = None
     async with LimitedServers(TELEGRAM_LIMIT, DISCORD_LIMIT) as servers:
         await servers.add_discord_users(DISCORD_USERS)

@@ -24,20 +24,20 @@ class SqlRepository(PeopleSQL, ReminderSQL, ChallengeSQL, UpdateSQL):
         self.db = db
         self.url = db.url
         self.backend = db.dialect.name
+        # Several processes may share this database (PostgreSQL); SQLite has one. Everything that differs
+        # between the two deployments asks this: the turn cache, claim batches, rate limits, update dedup, roles.
+        self.shared = self.backend == "postgresql"
         # The turn cache saves a round trip per message, and is right only while this process is the sole writer
-        # for the people it serves (SQLite: one process). On PostgreSQL other processes write too: no cache.
-        self._turns = TurnCache(ttl=TTL_SECONDS if self.backend == "sqlite" else 0.0)
+        # for the people it serves. When other processes write too: no cache.
+        self._turns = TurnCache(ttl=0.0 if self.shared else TTL_SECONDS)
         # Says which claim holders are alive (bot/storage/presence.py); open() starts the PostgreSQL one.
         self.presence: LocalPresence | PostgresPresence = LocalPresence()
-        # Several processes can split due work between them (PostgreSQL's SKIP LOCKED): the ticks then claim
-        # small batches so each process takes only what it is about to send (bot/core/delivery.py: CLAIM_BATCH).
-        self.shares_work = bool(db.dialect.skip_locked)
 
     @classmethod
     async def open(cls, url: str | Path, migrate: bool = True) -> SqlRepository:
         repo = cls(await open_database(str(url)))
         try:
-            if repo.backend == "postgresql":
+            if repo.shared:
                 repo.presence = await PostgresPresence.start(repo.url)
             if migrate:
                 await repo.migrate()

@@ -131,7 +131,7 @@ class ReminderTick:
         (CLAIM_BATCH) and sent before the next is taken, so they split the minute between them; claims left by
         a process that died are taken over between batches.
         """
-        batch = CLAIM_BATCH if getattr(self.repo, "shares_work", False) else TICK_BATCH
+        batch = CLAIM_BATCH if getattr(self.repo, "shared", False) else TICK_BATCH
         stats, taken = DispatchStats(), 0
         while True:
             jobs = await self._recovered_jobs(now)
