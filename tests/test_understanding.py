@@ -55,17 +55,17 @@ async def test_tuning_sets_no_missed_emergency_few_false_alarms_and_95_percent_r
 
 
 async def test_held_back_sets_do_not_fall_below_their_first_score():
-    """The held-back sets AE and AF (two writers who never saw the project, 300 messages) scored 93.3% overall,
-    119 of 130 emergencies, 86 of 90 see-a-professional, 75 of 80 with no red flag, 0 of 58 mild to urgent and
-    0 of 8 off-topic answered as hip when first scored in round 18 (docs/safety.md; AE alone 93.3%, 58 of 65
-    emergencies; AF alone 93.3%, 61 of 65).
+    """The held-back sets AG and AH (two writers who never saw the project, 299 messages) scored 91.6% overall,
+    122 of 130 emergencies, 81 of 90 see-a-professional, 71 of 79 with no red flag, 2 of 58 mild to urgent and
+    0 of 8 off-topic answered as hip when first scored in round 19, before the round's tuning on AE and AF
+    (docs/safety.md; AG alone 94.6%, 62 of 65 emergencies; AH alone 88.7%, 60 of 65).
 
     The floor catches a regression without anyone reading (or tuning on) these messages: the failure
     reports figures, not texts. Raise the floor when a new design scores higher; never lower it.
     """
     result = await score(load(HELD_BACK))
     recognised = 1 - len(result.emergencies_missed) / result.emergencies
-    assert recognised >= 0.91, result.summary("held back")  # first score: 119 of 130 (91.5%)
-    assert len(result.mild_to_urgent) <= 0, result.summary("held back")  # first score: 0 of 58
+    assert recognised >= 0.93, result.summary("held back")  # first score: 122 of 130 (93.8%)
+    assert len(result.mild_to_urgent) <= 2, result.summary("held back")  # first score: 2 of 58
     assert not result.offtopic_as_hip, result.summary("held back")  # first score: 0 of 8
-    assert result.overall >= 0.93, result.summary("held back")  # first score: 93.3%
+    assert result.overall >= 0.91, result.summary("held back")  # first score: 91.6%
