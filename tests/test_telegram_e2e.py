@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.telegram import MAX_TEXT
+from bot.adapters.telegram_translate import MAX_TEXT
 from bot.app import build_app, make_adapters, serve
 from bot.config import Settings
 from bot.core.commands import load_commands

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 from telegram import CallbackQuery, Chat, Message, MessageEntity, User
 
-from bot.adapters.telegram import MAX_TEXT, button_owner_ok, escape, incoming_from_message, keyboard, split_text
+from bot.adapters.telegram_translate import (
+    MAX_TEXT,
+    button_owner_ok,
+    escape,
+    incoming_from_message,
+    keyboard,
+    split_text,
+)
 from bot.core.messages import Button, Reply
 
 BOT = User(999, "Hip Coach", True, username="HipCoachBot")
