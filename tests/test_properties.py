@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from telegram import Chat, Message, MessageEntity, User
 
 from bot.adapters import discord as dc
-from bot.adapters import telegram as tg
+from bot.adapters import telegram_translate as tg
 from bot.adapters.terminal import to_incoming
 from bot.core.coach import Coach, main_topic, worst_safety
 from bot.core.commands import load_commands
