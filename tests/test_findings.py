@@ -955,3 +955,80 @@ async def test_chest_symptoms_in_a_stretching_or_yoga_session_asked_in_theory_ge
 def test_chest_pain_during_a_yoga_class_now_is_urgent(content):
     text = "crushing chest pain during my yoga class just now, spreading to my arm"
     assert content.safety.assess(text).level == "urgent"
+
+
+# Round 19: the families behind the misses of the sets AE and AF, in other words.
+AF_URGENT = [
+    # cauda equina in dialect and typos: "me" for "my" before a body word, "need a wee", misspelt feel / private / worse
+    ("me back went on Tuesday and now it's all tingly round me bum and I can't tell when I need a wee", "bladder-bowel"),
+    ("ah cannae feel when ah need a wee and ma back's killin me", "bladder-bowel"),
+    ("my sciatca is wors and i cant fele the toilet paper when i wipe", "saddle-numbness"),
+    ("privat area feels numb since my back went", "saddle-numbness"),
+    # not knowing one needed to go, an accident with a number two, urine leaking by itself, pidgin "no fit hold"
+    ("I didn't know I needed a poo until it was too late, and my lower back is killing me", "bladder-bowel"),
+    ("had an accident with a number two on the bus, back is wrecked since the weekend", "bladder-bowel"),
+    ("my back dey pain me well well and I no fit hold my wee again", "bladder-bowel"),
+    ("my pee just leaks by itself now and my lower back aches", "bladder-bowel"),
+    # crisis: a named medicine saved up, taking the lot, every tablet laid out, had enough of it all
+    ("saved up all my sertraline, I know what I'm doing", "crisis"),
+    ("I'm going to take the whole packet tonight", "crisis"),
+    ("got every one of my tablets laid out on the bed", "crisis"),
+    ("I've had enough of it all. Sorry.", "crisis"),
+    # cardiac: a jaw or left arm that aches, with a sweat
+    ("sudden ache between my shoulders, cold sweat, and my jaw aches", "chest-pain"),
+    ("clammy and my left arm is achy after carrying the shopping up the hill", "chest-pain"),
+    # a joint replaced or operated on days or weeks ago, then a swollen calf (NICE NG89 / NG158)
+    ("my knee was replaced 2 weeks ago and now my calf is swollen and tender", "blood-clot"),
+    ("op on Monday for a new hip, today the calf on that side is fat and warm", "blood-clot"),
+    # a named side that cannot be lifted since a given time; tingling that reached the hands (NHS Guillain-Barre)
+    ("since lunchtime he can't lift his right leg at all", "nerve-loss"),
+    ("tingling began in my toes last week and now it's in my hands as well", "nerve-loss"),
+    # a limb that is a funny shape (NHS: an odd-shaped leg, go to A&E)
+    ("my son's shin is a funny shape after the trampoline and he's screaming", "cannot-bear-weight"),
+]
+AF_SEE_A_PROFESSIONAL = [
+    # a kneecap that feels as if it pops out, in the present: instability, not a dislocation now
+    ("kneecap feels as if it pops out when I land from a jump, walking is fine", "knee-giving-way"),
+    # backache as one word; sweating through the pyjamas (NICE CKS Back pain, low: cancer red flags)
+    ("backache that won't settle and I've dropped 6kg not even dieting", "cancer-warning"),
+    ("sweating through my pyjamas most nights and my hip aches", "cancer-warning"),
+    # since about a month; sore all night (Scots too)
+    ("groin has ached since about March and stretching hasn't helped", "persistent"),
+    ("hip sore all night long, can't get comfy", "persistent"),
+    ("ma knee's been sair aw night", "persistent"),
+]
+AF_CALM = [
+    "give me back my foam roller lol, hips tight",
+    "a wee bit stiff after yoga, any tips",
+    "my kid goes for a wee right before football and then is fine",
+    "fell off the sofa, no pain now, just a bit stiff in the hips",
+    "had enough of everything hurting after leg day lol",
+    "saving up for a new foam roller, which one?",
+    "I'm going to take the whole class through hip openers tomorrow",
+    "since like September I've been stretching every day and my hips feel great",
+    "I had my hip replaced 3 years ago and my calves are tight after running",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), AF_URGENT)
+def test_af_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == "urgent", text
+    assert triage.rule.id == rule, (text, triage.rule.id)
+
+
+@pytest.mark.parametrize(("text", "rule"), AF_SEE_A_PROFESSIONAL)
+def test_af_families_in_new_words_see_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == "see_professional", text
+    assert triage.rule.id == rule, (text, triage.rule.id)
+
+
+@pytest.mark.parametrize("text", AF_CALM)
+def test_af_calm_lookalikes_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+async def test_a_second_medicine_on_top_of_one_goes_to_a_pharmacist(chat):
+    replies = await chat.say("my mum takes warfarin, can she also take ibuprofen for her sore hip?")
+    assert main_topic(replies) == "medication", chat.text()
