@@ -996,6 +996,9 @@ AF_SEE_A_PROFESSIONAL = [
     ("groin has ached since about March and stretching hasn't helped", "persistent"),
     ("hip sore all night long, can't get comfy", "persistent"),
     ("ma knee's been sair aw night", "persistent"),
+    # a pinch is pain: a hip that has pinched for months goes to a professional (NHS hip pain: over 2 weeks)
+    ("front of my hip has been pinchy in deep squats for about 3 months now", "persistent"),
+    ("groin pinches every time I sit low, since like october", "persistent"),
 ]
 AF_CALM = [
     "give me back my foam roller lol, hips tight",
@@ -1007,6 +1010,7 @@ AF_CALM = [
     "I'm going to take the whole class through hip openers tomorrow",
     "since like September I've been stretching every day and my hips feel great",
     "I had my hip replaced 3 years ago and my calves are tight after running",
+    "a little pinch at the bottom of my squat today, any drills for that?",
 ]
 
 
@@ -1032,3 +1036,27 @@ def test_af_calm_lookalikes_stay_calm(content, text):
 async def test_a_second_medicine_on_top_of_one_goes_to_a_pharmacist(chat):
     replies = await chat.say("my mum takes warfarin, can she also take ibuprofen for her sore hip?")
     assert main_topic(replies) == "medication", chat.text()
+
+
+WARNING_QUESTIONS = [
+    "how would I know if I'd got a DVT after my flight home from Perth? nothing wrong yet",
+    "what are the symptoms of a stroke in older people, just want to know for my nan",
+    "tips to avoid blood clots on a 14 hour coach trip?",
+    "I run a junior netball club, when do we need to worry about a girl limping after a match?",
+    "what red flags in a client's knee should make a PT send them to a doctor?",
+]
+
+
+@pytest.mark.parametrize("text", WARNING_QUESTIONS)
+async def test_questions_about_warning_signs_get_them_not_outside_what_i_know(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) == "see-a-professional", chat.text()
+    assert "emergency number" in chat.text() and "outside what I know" not in chat.text()
+
+
+async def test_a_swollen_calf_after_a_flight_now_is_still_urgent_and_a_swim_stroke_is_not_a_warning_question(chat):
+    replies = await chat.say("what would a clot feel like? my calf has been swollen and hot since the flight")
+    assert worst_safety(replies) == "urgent", chat.text()
+    replies = await chat.say("my knee twinges on the breaststroke kick, any stretches?")
+    assert main_topic(replies) != "see-a-professional", chat.text()
