@@ -1060,3 +1060,34 @@ async def test_a_swollen_calf_after_a_flight_now_is_still_urgent_and_a_swim_stro
     assert worst_safety(replies) == "urgent", chat.text()
     replies = await chat.say("my knee twinges on the breaststroke kick, any stretches?")
     assert main_topic(replies) != "see-a-professional", chat.text()
+
+
+HAPPENING_NOW = [
+    ("I think I'm having a heart attack", "chest-pain"),
+    ("my husband might be having a heart attack, he's gone grey", "chest-pain"),
+    ("I think gran is having a stroke, she can't get her words out", "stroke"),
+]
+A_FRIGHT_OR_A_QUESTION = [
+    "that spin instructor almost gave me a heart attack, I was sweating buckets lol",
+    "what does having a heart attack feel like? asking for a first aid course",
+    "my uncle had a heart attack two years ago, which hip stretches are gentle enough for him?",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), HAPPENING_NOW)
+def test_a_heart_attack_or_stroke_named_as_happening_now_is_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == "urgent", text
+    assert triage.rule.id == rule, (text, triage.rule.id)
+
+
+@pytest.mark.parametrize("text", A_FRIGHT_OR_A_QUESTION)
+def test_a_heart_attack_as_a_fright_a_question_or_history_stays_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+async def test_gave_me_a_heart_attack_with_squats_gets_a_hip_answer(chat):
+    replies = await chat.say("the coach gave me a heart attack with 80 jump squats, how do I recover for Thursday?")
+    assert worst_safety(replies) == "none"
+    assert main_topic(replies) is not None, chat.text()
+    assert "that part of the body" not in chat.text()

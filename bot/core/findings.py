@@ -178,6 +178,9 @@ class FindingReader:
                 # "won't put full weight on it", "not putting all her weight through it": partial weight bearing,
                 # a limp (Ottawa rules: bearing weight means four steps, limping or not), not "can't bear weight"
                 out[i] = "fullweight"
+        for i in range(3, len(out) - 1):
+            if out[i] == "heart" and out[i + 1] in ("attack", "attacks") and out[i - 1] == "a" and out[i - 3] in _GAVE:
+                out[i] = "fright"  # "the sprints nearly gave me a heart attack": a fright, not the heart
         for i, tok in enumerate(out):
             if tok == "back" and i > 0 and out[i - 1] in _REGAINED:
                 out[i] = "again"  # "get my strength back": strength regained, not the back
@@ -260,6 +263,7 @@ def _next_in(toks: list[str], at: int, words: frozenset[str]) -> bool:
     return at + 1 < len(toks) and toks[at + 1] in words
 
 
+_GAVE = frozenset("gave give gives giving given nearly almost".split())  # "(nearly) gave me a heart attack"
 _NOT_FIRST = frozenset({"no", "not"})  # "no" + "can" from "no puedo"; "not" + "can" from "não consigo"
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())
