@@ -1091,3 +1091,8 @@ async def test_gave_me_a_heart_attack_with_squats_gets_a_hip_answer(chat):
     assert worst_safety(replies) == "none"
     assert main_topic(replies) is not None, chat.text()
     assert "that part of the body" not in chat.text()
+
+
+def test_something_else_coming_out_on_its_own_is_not_a_leak(content):
+    triage = content.safety.assess("my kneecap slides and it comes out on its own sometimes")
+    assert triage.rule is None or triage.rule.id != "bladder-bowel", triage.rule
