@@ -960,7 +960,10 @@ def test_chest_pain_during_a_yoga_class_now_is_urgent(content):
 # Round 19: the families behind the misses of the sets AE and AF, in other words.
 AF_URGENT = [
     # cauda equina in dialect and typos: "me" for "my" before a body word, "need a wee", misspelt feel / private / worse
-    ("me back went on Tuesday and now it's all tingly round me bum and I can't tell when I need a wee", "bladder-bowel"),
+    (
+        "me back went on Tuesday and now it's all tingly round me bum and I can't tell when I need a wee",
+        "bladder-bowel",
+    ),
     ("ah cannae feel when ah need a wee and ma back's killin me", "bladder-bowel"),
     ("my sciatca is wors and i cant fele the toilet paper when i wipe", "saddle-numbness"),
     ("privat area feels numb since my back went", "saddle-numbness"),

@@ -254,7 +254,9 @@ _BODY_NOUNS = frozenset(
     "back backside bum bottom arse leg legs hip hips knee knees foot feet thigh thighs groin privates bits "
     "calf calves ankle ankles bladder bowels waterworks chest arm arms".split()
 )
-_GIVING = frozenset("give gave giving gives bring brought pass hand handed send sent get got gets getting let lets".split())
+_GIVING = frozenset(
+    "give gave giving gives bring brought pass hand handed send sent get got gets getting let lets".split()
+)
 # "need a wee", "go for a wee": peeing, not "a wee bit"
 _NEEDING = frozenset("need needed needing needs have had having go went going do did doing for desperate".split())
 
