@@ -955,3 +955,147 @@ async def test_chest_symptoms_in_a_stretching_or_yoga_session_asked_in_theory_ge
 def test_chest_pain_during_a_yoga_class_now_is_urgent(content):
     text = "crushing chest pain during my yoga class just now, spreading to my arm"
     assert content.safety.assess(text).level == "urgent"
+
+
+# Round 19: the families behind the misses of the sets AE and AF, in other words.
+AF_URGENT = [
+    # cauda equina in dialect and typos: "me" for "my" before a body word, "need a wee", misspelt feel / private / worse
+    (
+        "me back went on Tuesday and now it's all tingly round me bum and I can't tell when I need a wee",
+        "bladder-bowel",
+    ),
+    ("ah cannae feel when ah need a wee and ma back's killin me", "bladder-bowel"),
+    ("my sciatca is wors and i cant fele the toilet paper when i wipe", "saddle-numbness"),
+    ("privat area feels numb since my back went", "saddle-numbness"),
+    # not knowing one needed to go, an accident with a number two, urine leaking by itself, pidgin "no fit hold"
+    ("I didn't know I needed a poo until it was too late, and my lower back is killing me", "bladder-bowel"),
+    ("had an accident with a number two on the bus, back is wrecked since the weekend", "bladder-bowel"),
+    ("my back dey pain me well well and I no fit hold my wee again", "bladder-bowel"),
+    ("my pee just leaks by itself now and my lower back aches", "bladder-bowel"),
+    # crisis: a named medicine saved up, taking the lot, every tablet laid out, had enough of it all
+    ("saved up all my sertraline, I know what I'm doing", "crisis"),
+    ("I'm going to take the whole packet tonight", "crisis"),
+    ("got every one of my tablets laid out on the bed", "crisis"),
+    ("I've had enough of it all. Sorry.", "crisis"),
+    # cardiac: a jaw or left arm that aches, with a sweat
+    ("sudden ache between my shoulders, cold sweat, and my jaw aches", "chest-pain"),
+    ("clammy and my left arm is achy after carrying the shopping up the hill", "chest-pain"),
+    # a joint replaced or operated on days or weeks ago, then a swollen calf (NICE NG89 / NG158)
+    ("my knee was replaced 2 weeks ago and now my calf is swollen and tender", "blood-clot"),
+    ("op on Monday for a new hip, today the calf on that side is fat and warm", "blood-clot"),
+    # a named side that cannot be lifted since a given time; tingling that reached the hands (NHS Guillain-Barre)
+    ("since lunchtime he can't lift his right leg at all", "nerve-loss"),
+    ("tingling began in my toes last week and now it's in my hands as well", "nerve-loss"),
+    # a limb that is a funny shape (NHS: an odd-shaped leg, go to A&E)
+    ("my son's shin is a funny shape after the trampoline and he's screaming", "cannot-bear-weight"),
+]
+AF_SEE_A_PROFESSIONAL = [
+    # a kneecap that feels as if it pops out, in the present: instability, not a dislocation now
+    ("kneecap feels as if it pops out when I land from a jump, walking is fine", "knee-giving-way"),
+    # backache as one word; sweating through the pyjamas (NICE CKS Back pain, low: cancer red flags)
+    ("backache that won't settle and I've dropped 6kg not even dieting", "cancer-warning"),
+    ("sweating through my pyjamas most nights and my hip aches", "cancer-warning"),
+    # since about a month; sore all night (Scots too)
+    ("groin has ached since about March and stretching hasn't helped", "persistent"),
+    ("hip sore all night long, can't get comfy", "persistent"),
+    ("ma knee's been sair aw night", "persistent"),
+    # a pinch is pain: a hip that has pinched for months goes to a professional (NHS hip pain: over 2 weeks)
+    ("front of my hip has been pinchy in deep squats for about 3 months now", "persistent"),
+    ("groin pinches every time I sit low, since like october", "persistent"),
+]
+AF_CALM = [
+    "give me back my foam roller lol, hips tight",
+    "a wee bit stiff after yoga, any tips",
+    "my kid goes for a wee right before football and then is fine",
+    "fell off the sofa, no pain now, just a bit stiff in the hips",
+    "had enough of everything hurting after leg day lol",
+    "saving up for a new foam roller, which one?",
+    "I'm going to take the whole class through hip openers tomorrow",
+    "since like September I've been stretching every day and my hips feel great",
+    "I had my hip replaced 3 years ago and my calves are tight after running",
+    "a little pinch at the bottom of my squat today, any drills for that?",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), AF_URGENT)
+def test_af_families_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == "urgent", text
+    assert triage.rule.id == rule, (text, triage.rule.id)
+
+
+@pytest.mark.parametrize(("text", "rule"), AF_SEE_A_PROFESSIONAL)
+def test_af_families_in_new_words_see_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == "see_professional", text
+    assert triage.rule.id == rule, (text, triage.rule.id)
+
+
+@pytest.mark.parametrize("text", AF_CALM)
+def test_af_calm_lookalikes_stay_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+async def test_a_second_medicine_on_top_of_one_goes_to_a_pharmacist(chat):
+    replies = await chat.say("my mum takes warfarin, can she also take ibuprofen for her sore hip?")
+    assert main_topic(replies) == "medication", chat.text()
+
+
+WARNING_QUESTIONS = [
+    "how would I know if I'd got a DVT after my flight home from Perth? nothing wrong yet",
+    "what are the symptoms of a stroke in older people, just want to know for my nan",
+    "tips to avoid blood clots on a 14 hour coach trip?",
+    "I run a junior netball club, when do we need to worry about a girl limping after a match?",
+    "what red flags in a client's knee should make a PT send them to a doctor?",
+]
+
+
+@pytest.mark.parametrize("text", WARNING_QUESTIONS)
+async def test_questions_about_warning_signs_get_them_not_outside_what_i_know(chat, text):
+    replies = await chat.say(text)
+    assert worst_safety(replies) == "none", text
+    assert main_topic(replies) == "see-a-professional", chat.text()
+    assert "emergency number" in chat.text() and "outside what I know" not in chat.text()
+
+
+async def test_a_swollen_calf_after_a_flight_now_is_still_urgent_and_a_swim_stroke_is_not_a_warning_question(chat):
+    replies = await chat.say("what would a clot feel like? my calf has been swollen and hot since the flight")
+    assert worst_safety(replies) == "urgent", chat.text()
+    replies = await chat.say("my knee twinges on the breaststroke kick, any stretches?")
+    assert main_topic(replies) != "see-a-professional", chat.text()
+
+
+HAPPENING_NOW = [
+    ("I think I'm having a heart attack", "chest-pain"),
+    ("my husband might be having a heart attack, he's gone grey", "chest-pain"),
+    ("I think gran is having a stroke, she can't get her words out", "stroke"),
+]
+A_FRIGHT_OR_A_QUESTION = [
+    "that spin instructor almost gave me a heart attack, I was sweating buckets lol",
+    "what does having a heart attack feel like? asking for a first aid course",
+    "my uncle had a heart attack two years ago, which hip stretches are gentle enough for him?",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), HAPPENING_NOW)
+def test_a_heart_attack_or_stroke_named_as_happening_now_is_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert triage.level == "urgent", text
+    assert triage.rule.id == rule, (text, triage.rule.id)
+
+
+@pytest.mark.parametrize("text", A_FRIGHT_OR_A_QUESTION)
+def test_a_heart_attack_as_a_fright_a_question_or_history_stays_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+async def test_gave_me_a_heart_attack_with_squats_gets_a_hip_answer(chat):
+    replies = await chat.say("the coach gave me a heart attack with 80 jump squats, how do I recover for Thursday?")
+    assert worst_safety(replies) == "none"
+    assert main_topic(replies) is not None, chat.text()
+    assert "that part of the body" not in chat.text()
+
+
+def test_something_else_coming_out_on_its_own_is_not_a_leak(content):
+    triage = content.safety.assess("my kneecap slides and it comes out on its own sometimes")
+    assert triage.rule is None or triage.rule.id != "bladder-bowel", triage.rule

@@ -153,13 +153,16 @@ class FindingReader:
         text = _DECIMAL.sub(r"\1 point \2", text)  # "38.9" is one number, not the end of a sentence
         text = _APOSTROPHE_ENDINGS.sub(lambda m: m.group(1) + " " + _APOSTROPHE_WORDS[m.group(2).lower()], text)
         out: list[str] = []
-        for tok in tokens(text):
+        text_tokens = tokens(text)
+        for at, tok in enumerate(text_tokens):
             if tok in _INTENSIFIERS:
                 continue
             if tok == "ma" and out and out[-1] in _DETERMINERS:
                 out.append(tok)  # "my ma fell": the mother, not "my"
-            elif tok == "wee" and out and out[-1] == "a":
-                out.append("small")  # "a wee bit sore" is not about peeing
+            elif tok == "wee" and out and out[-1] == "a" and not (len(out) > 1 and out[-2] in _NEEDING):
+                out.append("small")  # "a wee bit sore" is not about peeing; "need a wee" is
+            elif tok == "me" and (not out or out[-1] not in _GIVING) and _next_in(text_tokens, at, _BODY_NOUNS):
+                out.append("my")  # "me back's knacked", "between me legs": dialect "me" for "my" before a body word
             elif tok in self.spellings:
                 out.extend(self.spellings[tok].split())
             elif len(tok) >= 4 and tok.endswith("in") and tok not in self._vocabulary and tok + "g" in self._vocabulary:
@@ -175,6 +178,9 @@ class FindingReader:
                 # "won't put full weight on it", "not putting all her weight through it": partial weight bearing,
                 # a limp (Ottawa rules: bearing weight means four steps, limping or not), not "can't bear weight"
                 out[i] = "fullweight"
+        for i in range(3, len(out) - 1):
+            if out[i] == "heart" and out[i + 1] in ("attack", "attacks") and out[i - 1] == "a" and out[i - 3] in _GAVE:
+                out[i] = "fright"  # "the sprints nearly gave me a heart attack": a fright, not the heart
         for i, tok in enumerate(out):
             if tok == "back" and i > 0 and out[i - 1] in _REGAINED:
                 out[i] = "again"  # "get my strength back": strength regained, not the back
@@ -242,6 +248,24 @@ _REGAINED = frozenset(
     "strength flexibility mobility fitness confidence splits form motion movement power speed energy stamina "
     "balance bounce spring mojo groove range squat stride pace endurance independence freedom life".split()
 )
+# Dialect "me" for "my" ("me back's knacked", "between me legs"): only before a body word, and not after a
+# verb that takes "me" as its object ("give me back", "got me legs up" stays as written).
+_BODY_NOUNS = frozenset(
+    "back backside bum bottom arse leg legs hip hips knee knees foot feet thigh thighs groin privates bits "
+    "calf calves ankle ankles bladder bowels waterworks chest arm arms".split()
+)
+_GIVING = frozenset(
+    "give gave giving gives bring brought pass hand handed send sent get got gets getting let lets".split()
+)
+# "need a wee", "go for a wee": peeing, not "a wee bit"
+_NEEDING = frozenset("need needed needing needs have had having go went going do did doing for desperate".split())
+
+
+def _next_in(toks: list[str], at: int, words: frozenset[str]) -> bool:
+    return at + 1 < len(toks) and toks[at + 1] in words
+
+
+_GAVE = frozenset("gave give gives giving given nearly almost".split())  # "(nearly) gave me a heart attack"
 _NOT_FIRST = frozenset({"no", "not"})  # "no" + "can" from "no puedo"; "not" + "can" from "não consigo"
 # "can't tell if", "not sure if": an "if" that means "whether" asks about now, it is not a hypothetical.
 _WHETHER_VERBS = frozenset("tell know sure unsure idea check see notice remember".split())

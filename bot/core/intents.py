@@ -154,7 +154,15 @@ def small_talk(raw_words: list[str]) -> str | None:
 def about_other_body_part(raw_words: list[str]) -> bool:
     """'my tooth hurts' or 'stiff shoulder': a body part we don't coach and nothing hip-related."""
     vocab = set(raw_words)
+    if "heart" in vocab and _follows(raw_words, "heart", "attack"):
+        # "nearly gave me a heart attack", "my friend had a heart attack": the heart is not what they ask about
+        # (one happening now was sent to urgent care by safety before this)
+        vocab.discard("heart")
     return bool(vocab & OTHER_BODY_PARTS) and not vocab & HIP_REGION
+
+
+def _follows(raw_words: list[str], first: str, second: str) -> bool:
+    return any(a == first and b.startswith(second) for a, b in zip(raw_words, raw_words[1:], strict=False))
 
 
 def wants_reminder(raw_words: list[str]) -> bool:

@@ -111,6 +111,10 @@ class Understanding:
             if last in self.content.topics:
                 return self.answers.more(turn, last)
 
+        if "warning-question" in findings.present:
+            # safety has run first, so nothing here is reported as happening now: a question about the warning signs
+            # of a clot, a stroke, a heart attack or a limping child gets them, never "outside what I know"
+            return [Reply(self.msg["warning_signs"], topic="see-a-professional")]
         if intents.about_other_body_part(raw):
             if _chest_during_exercise(raw, findings):
                 # asked in theory or denied ("what if my chest goes tight mid run?"): when to stop and get checked
