@@ -955,3 +955,38 @@ async def test_chest_symptoms_in_a_stretching_or_yoga_session_asked_in_theory_ge
 def test_chest_pain_during_a_yoga_class_now_is_urgent(content):
     text = "crushing chest pain during my yoga class just now, spreading to my arm"
     assert content.safety.assess(text).level == "urgent"
+
+
+# Round 19, sets AI and AJ
+# Crisis in new words (NHS, Samaritans: arrangements, goodbyes, access to means; project judgement, safety.yaml
+# `crisis`): a note left for someone or everything sorted for a day, beside "till then" or a gun made ready; not
+# planning to see a coming holiday; "see you never"; ending the pain "for good" at a bridge, the railway or a cliff.
+AIAJ_CRISIS = [
+    "my hips are wrecked and I've written a letter for my sister, everything is sorted for friday. until then, anything for the ache?",
+    "rifle's loaded and in the truck. till then just give me a hamstring stretch",
+    "not planning on seeing my birthday this year so does stretching even matter",
+    "told the lads see you never and logged off, hips don't matter now",
+    "every night I stand by the railway line and think it would end the pain for good",
+    "the cliff path near us could stop all of this for good, I keep coming back to that",
+]
+AIAJ_CRISIS_CALM = [
+    "left a note for my physio about my knee. until then any stretches?",
+    "wrote a note for my landlord about the boiler, till then my hips are freezing, stretches?",
+    "my grandad cleaned his shotgun for the season and his hips are stiff from the hides",
+    "not planning on seeing the physio till christmas, what can I do meanwhile",
+    "what's the best way to stop groin pain for good? I jog over the bridge every morning",
+    "a jog over the bridge every day, would a stretch stop my knee pain for good?",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_CRISIS)
+def test_arrangements_goodbyes_and_ending_the_pain_at_a_bridge_are_crisis(content, text):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", "crisis"), text
+
+
+@pytest.mark.parametrize("text", AIAJ_CRISIS_CALM)
+def test_a_note_for_a_physio_a_cleaned_gun_or_pain_gone_for_good_alone_are_not_crisis(content, text):
+    triage = content.safety.assess(text)
+    assert triage.rule is None or triage.rule.id != "crisis", text
+    assert triage.level != "urgent", text
