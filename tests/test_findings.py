@@ -990,3 +990,52 @@ def test_a_note_for_a_physio_a_cleaned_gun_or_pain_gone_for_good_alone_are_not_c
     triage = content.safety.assess(text)
     assert triage.rule is None or triage.rule.id != "crisis", text
     assert triage.level != "urgent", text
+
+
+# Cauda equina (NICE CKS Sciatica; GIRFT CES pathway): not knowing any more when one needs the loo, a leak noticed
+# only once it was happening, a stool coming out by itself, soiling oneself; numb where a nappy or pants would sit,
+# a private part named in the singular, thighs that "belong to someone else".
+AIAJ_CAUDA_EQUINA = [
+    "back went lifting the sofa and I can't tell any more whether I need the loo",
+    "disc flared again and i can not tell if i need to go to the toilet anymore",
+    "sciatica for days, then this morning I didn't realise I needed to pee until it was already coming",
+    "since his back went his stool is coming out by itself",
+    "grandad has been pooing himself since his back gave out",
+    "lower back gone and the whole nappy area feels numb",
+    "slipped disc and my private part is numb since last night",
+    "after the disc went my bum cheeks and inner thighs feel like they belong to someone else",
+]
+AIAJ_CAUDA_EQUINA_CALM = [
+    "didn't realise I needed a wee until I was home, drank loads at the gym, back a bit stiff",
+    "back is sore and I can't tell if I need to go see a physio or just rest",
+    "the gym mat belongs to someone else so I stretch on the floor, hips tight",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_CAUDA_EQUINA)
+def test_bladder_bowel_and_saddle_signs_in_new_words_are_urgent(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "urgent" and triage.rule.id in {"bladder-bowel", "saddle-numbness"}, (text, triage.rule)
+
+
+@pytest.mark.parametrize("text", AIAJ_CAUDA_EQUINA_CALM)
+def test_a_full_bladder_after_the_gym_or_needing_a_physio_are_not_cauda_equina(content, text):
+    assert content.safety.assess(text).level != "urgent", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not sure if i am going to run tomorrow, hip is sore",
+        "no idea when i need to go back to the gym after my hip strain",
+        "can't tell if my knee is full of fluid",
+        "back is sore and I can't tell if I need to go see a physio or just rest",
+    ],
+)
+def test_going_and_needing_to_go_that_are_not_about_the_toilet_are_not_cauda_equina(content, text):
+    assert content.safety.assess(text).level != "urgent", text
+
+
+def test_not_feeling_when_one_needs_to_go_with_back_pain_is_still_urgent(content):
+    for text in ("back agony and I can't tell when I need to go", "sciatica, and I don't know if I am going, it just leaks"):
+        assert content.safety.assess(text).level == "urgent", text
