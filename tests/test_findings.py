@@ -1039,3 +1039,51 @@ def test_going_and_needing_to_go_that_are_not_about_the_toilet_are_not_cauda_equ
 def test_not_feeling_when_one_needs_to_go_with_back_pain_is_still_urgent(content):
     for text in ("back agony and I can't tell when I need to go", "sciatica, and I don't know if I am going, it just leaks"):
         assert content.safety.assess(text).level == "urgent", text
+
+
+# Fractures and a long lie (NICE NG38, CG124, CG161): a step, dent or bend in a bone, one "where there was none",
+# a wrist shaped like a fork; lying on tiles or lino, a hip that "won't let me back up"; not getting oneself off
+# the toilet. Cardiac (NHS heart attack): an ache going into both arms, breathing gone short. Neurological loss
+# (NICE CKS Sciatica) and stroke (NHS FAST): both legs getting weaker, legs like cotton wool, a leg folding under
+# one; a droopy smile, an arm and leg that will not work.
+AIAJ_URGENT = [
+    ("fell off the ladder and there's a step in the bone of my forearm now", "cannot-bear-weight"),
+    ("kicked at footy, now a dent in my shinbone and it kills", "cannot-bear-weight"),
+    ("landed on my outstretched hand, wrist is fork shaped and puffy", "cannot-bear-weight"),
+    ("after the crash my collarbone has a bump where there was none this morning", "cannot-bear-weight"),
+    ("nan slipped and she's been lying on the bathroom tiles since breakfast", "cannot-bear-weight"),
+    ("tripped on the step and my hip won't let me back up, I'm 84", "cannot-bear-weight"),
+    ("a pressure spreading into both arms and I'm clammy and grey", "chest-pain"),
+    ("over two days both my legs are getting weaker and the stairs are impossible", "nerve-loss"),
+    ("dad's legs feel like cotton wool since this morning and they keep getting worse", "nerve-loss"),
+    ("my leg keeps folding under me today and it is getting worse by the hour", "nerve-loss"),
+    ("mum's smile looks droopy on the left and she sounds odd", "stroke"),
+    ("his arm and leg won't work on the right side, it came on at lunch", "stroke"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), AIAJ_URGENT)
+def test_fractures_long_lies_cardiac_and_nerve_signs_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+def test_breathing_gone_short_with_the_chest_is_urgent(content):
+    assert content.safety.assess("my breathing's gone short and my chest feels odd").level == "urgent"
+
+
+AIAJ_CALM = [
+    "keep a slight bend in the arm during the stretch?",
+    "spent all day kneeling on the bathroom tiles grouting, knees ache",
+    "my chest muscles are sore two days after bench press, tender when I poke them",
+    "chest muscle a bit sore from push ups yesterday, any stretch?",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_CALM)
+def test_exercise_cues_tiling_and_sore_chest_muscles_stay_calm(content, text):
+    assert content.safety.assess(text).level != "urgent", text
+
+
+def test_the_chest_itself_sore_and_tight_is_still_urgent(content):
+    assert content.safety.assess("my chest is sore and tight and I'm sweating").level == "urgent"
