@@ -1087,3 +1087,19 @@ def test_exercise_cues_tiling_and_sore_chest_muscles_stay_calm(content, text):
 
 def test_the_chest_itself_sore_and_tight_is_still_urgent(content):
     assert content.safety.assess("my chest is sore and tight and I'm sweating").level == "urgent"
+
+
+# See a professional (NHS hip and knee pain; NICE CKS Low back pain): a pain that throbs one awake, a part sore
+# for weeks or months said with no "for".
+AIAJ_SEE_A_PROFESSIONAL = [
+    "my hip throbs me awake around 3 every night",
+    "lower back pains me awake at dawn",
+    "groin been sore 5 weeks, physio or rest?",
+    "knee been painful 3 months, should I rest it",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_SEE_A_PROFESSIONAL)
+def test_night_waking_and_months_of_pain_without_for_go_to_a_professional(content, text):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "persistent"), text
