@@ -925,8 +925,8 @@ def test_feeling_bruised_after_training_stays_calm(content, text):
     [
         ("fell off my bike and my hip is bruised and sore", "after-injury"),
         ("bruised my knee on the table, swollen now", "after-injury"),
-        ("I slipped and landed on my side, badly bruised", "after-injury"),
-        ("got a bruised thigh from a kick in football", "after-injury"),
+        ("I slipped and landed on my side, badly bruised", "after-injury-bruise"),
+        ("got a bruised thigh from a kick in football", "after-injury-bruise"),
         ("bump's getting bigger and my pubic area feels bruised when I roll over in bed", "pregnancy-pain"),
         ("I'm pregnant and my hips feel bruised when I walk", "pregnancy-pain"),
     ],
@@ -1103,3 +1103,32 @@ AIAJ_SEE_A_PROFESSIONAL = [
 def test_night_waking_and_months_of_pain_without_for_go_to_a_professional(content, text):
     triage = content.safety.assess(text)
     assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "persistent"), text
+
+
+# A bruise the person calls small or slight after a fall that left them walking, with no pain, swelling or limp, is
+# not sent to a professional (project judgement, safety.yaml `after-injury-bruise`); a big bruise, one with pain or
+# swelling, or an older person's fall still is.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "slipped on the wet kitchen floor, tiny bruise on my hip, walking about no problem. stretches?",
+        "missed the last step, just a bruise on my thigh and I am walking fine",
+        "tumbled on the trail, slightly bruised knee, carried on hiking fine",
+    ],
+)
+def test_a_small_bruise_after_a_fall_that_left_one_walking_stays_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("fell down the stairs, small bruise but my hip really hurts when I walk", "after-injury"),
+        ("came off my bike and there's a big bruise on my hip", "after-injury-bruise"),
+        ("my gran fell in the hall, just a small bruise and she's walking about", "after-injury"),
+        ("small bruise on my knee after a tackle and it's swollen now", "after-injury"),
+    ],
+)
+def test_a_big_or_painful_bruise_or_an_older_persons_fall_still_goes_to_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
