@@ -1132,3 +1132,16 @@ def test_a_small_bruise_after_a_fall_that_left_one_walking_stays_calm(content, t
 def test_a_big_or_painful_bruise_or_an_older_persons_fall_still_goes_to_a_professional(content, text, rule):
     triage = content.safety.assess(text)
     assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("lost my job over this back, bit tired of waking up tbh. any glute stretch", "urgent"),
+        ("so done with being alive honestly. anyway, what helps tight hips", "urgent"),
+        ("tired of waking up, hips ache every morning, which stretch first?", "none"),
+        ("sick of waking up stiff, is a morning routine worth it", "none"),
+    ],
+)
+def test_weariness_of_waking_up_with_a_tag_is_crisis_but_waking_up_stiff_is_not(content, text, level):
+    assert content.safety.assess(text).level == level, text
