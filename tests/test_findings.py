@@ -962,7 +962,7 @@ def test_chest_pain_during_a_yoga_class_now_is_urgent(content):
 # `crisis`): a note left for someone or everything sorted for a day, beside "till then" or a gun made ready; not
 # planning to see a coming holiday; "see you never"; ending the pain "for good" at a bridge, the railway or a cliff.
 AIAJ_CRISIS = [
-    "my hips are wrecked and I've written a letter for my sister, everything is sorted for friday. until then, anything for the ache?",
+    "hips wrecked, wrote a letter for my sister, everything sorted for friday. until then, anything for the ache?",
     "rifle's loaded and in the truck. till then just give me a hamstring stretch",
     "not planning on seeing my birthday this year so does stretching even matter",
     "told the lads see you never and logged off, hips don't matter now",
@@ -1037,7 +1037,10 @@ def test_going_and_needing_to_go_that_are_not_about_the_toilet_are_not_cauda_equ
 
 
 def test_not_feeling_when_one_needs_to_go_with_back_pain_is_still_urgent(content):
-    for text in ("back agony and I can't tell when I need to go", "sciatica, and I don't know if I am going, it just leaks"):
+    for text in (
+        "back agony and I can't tell when I need to go",
+        "sciatica, and I don't know if I am going, it just leaks",
+    ):
         assert content.safety.assess(text).level == "urgent", text
 
 
