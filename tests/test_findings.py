@@ -925,8 +925,8 @@ def test_feeling_bruised_after_training_stays_calm(content, text):
     [
         ("fell off my bike and my hip is bruised and sore", "after-injury"),
         ("bruised my knee on the table, swollen now", "after-injury"),
-        ("I slipped and landed on my side, badly bruised", "after-injury"),
-        ("got a bruised thigh from a kick in football", "after-injury"),
+        ("I slipped and landed on my side, badly bruised", "after-injury-bruise"),
+        ("got a bruised thigh from a kick in football", "after-injury-bruise"),
         ("bump's getting bigger and my pubic area feels bruised when I roll over in bed", "pregnancy-pain"),
         ("I'm pregnant and my hips feel bruised when I walk", "pregnancy-pain"),
     ],
@@ -1099,3 +1099,196 @@ async def test_gave_me_a_heart_attack_with_squats_gets_a_hip_answer(chat):
 def test_something_else_coming_out_on_its_own_is_not_a_leak(content):
     triage = content.safety.assess("my kneecap slides and it comes out on its own sometimes")
     assert triage.rule is None or triage.rule.id != "bladder-bowel", triage.rule
+
+
+# Round 19, sets AI and AJ
+# Crisis in new words (NHS, Samaritans: arrangements, goodbyes, access to means; project judgement, safety.yaml
+# `crisis`): a note left for someone or everything sorted for a day, beside "till then" or a gun made ready; not
+# planning to see a coming holiday; "see you never"; ending the pain "for good" at a bridge, the railway or a cliff.
+AIAJ_CRISIS = [
+    "hips wrecked, wrote a letter for my sister, everything sorted for friday. until then, anything for the ache?",
+    "rifle's loaded and in the truck. till then just give me a hamstring stretch",
+    "not planning on seeing my birthday this year so does stretching even matter",
+    "told the lads see you never and logged off, hips don't matter now",
+    "every night I stand by the railway line and think it would end the pain for good",
+    "the cliff path near us could stop all of this for good, I keep coming back to that",
+]
+AIAJ_CRISIS_CALM = [
+    "left a note for my physio about my knee. until then any stretches?",
+    "wrote a note for my landlord about the boiler, till then my hips are freezing, stretches?",
+    "my grandad cleaned his shotgun for the season and his hips are stiff from the hides",
+    "not planning on seeing the physio till christmas, what can I do meanwhile",
+    "what's the best way to stop groin pain for good? I jog over the bridge every morning",
+    "a jog over the bridge every day, would a stretch stop my knee pain for good?",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_CRISIS)
+def test_arrangements_goodbyes_and_ending_the_pain_at_a_bridge_are_crisis(content, text):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", "crisis"), text
+
+
+@pytest.mark.parametrize("text", AIAJ_CRISIS_CALM)
+def test_a_note_for_a_physio_a_cleaned_gun_or_pain_gone_for_good_alone_are_not_crisis(content, text):
+    triage = content.safety.assess(text)
+    assert triage.rule is None or triage.rule.id != "crisis", text
+    assert triage.level != "urgent", text
+
+
+# Cauda equina (NICE CKS Sciatica; GIRFT CES pathway): not knowing any more when one needs the loo, a leak noticed
+# only once it was happening, a stool coming out by itself, soiling oneself; numb where a nappy or pants would sit,
+# a private part named in the singular, thighs that "belong to someone else".
+AIAJ_CAUDA_EQUINA = [
+    "back went lifting the sofa and I can't tell any more whether I need the loo",
+    "disc flared again and i can not tell if i need to go to the toilet anymore",
+    "sciatica for days, then this morning I didn't realise I needed to pee until it was already coming",
+    "since his back went his stool is coming out by itself",
+    "grandad has been pooing himself since his back gave out",
+    "lower back gone and the whole nappy area feels numb",
+    "slipped disc and my private part is numb since last night",
+    "after the disc went my bum cheeks and inner thighs feel like they belong to someone else",
+]
+AIAJ_CAUDA_EQUINA_CALM = [
+    "didn't realise I needed a wee until I was home, drank loads at the gym, back a bit stiff",
+    "back is sore and I can't tell if I need to go see a physio or just rest",
+    "the gym mat belongs to someone else so I stretch on the floor, hips tight",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_CAUDA_EQUINA)
+def test_bladder_bowel_and_saddle_signs_in_new_words_are_urgent(content, text):
+    triage = content.safety.assess(text)
+    assert triage.level == "urgent" and triage.rule.id in {"bladder-bowel", "saddle-numbness"}, (text, triage.rule)
+
+
+@pytest.mark.parametrize("text", AIAJ_CAUDA_EQUINA_CALM)
+def test_a_full_bladder_after_the_gym_or_needing_a_physio_are_not_cauda_equina(content, text):
+    assert content.safety.assess(text).level != "urgent", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not sure if i am going to run tomorrow, hip is sore",
+        "no idea when i need to go back to the gym after my hip strain",
+        "can't tell if my knee is full of fluid",
+        "back is sore and I can't tell if I need to go see a physio or just rest",
+    ],
+)
+def test_going_and_needing_to_go_that_are_not_about_the_toilet_are_not_cauda_equina(content, text):
+    assert content.safety.assess(text).level != "urgent", text
+
+
+def test_not_feeling_when_one_needs_to_go_with_back_pain_is_still_urgent(content):
+    for text in (
+        "back agony and I can't tell when I need to go",
+        "sciatica, and I don't know if I am going, it just leaks",
+    ):
+        assert content.safety.assess(text).level == "urgent", text
+
+
+# Fractures and a long lie (NICE NG38, CG124, CG161): a step, dent or bend in a bone, one "where there was none",
+# a wrist shaped like a fork; lying on tiles or lino, a hip that "won't let me back up"; not getting oneself off
+# the toilet. Cardiac (NHS heart attack): an ache going into both arms, breathing gone short. Neurological loss
+# (NICE CKS Sciatica) and stroke (NHS FAST): both legs getting weaker, legs like cotton wool, a leg folding under
+# one; a droopy smile, an arm and leg that will not work.
+AIAJ_URGENT = [
+    ("fell off the ladder and there's a step in the bone of my forearm now", "cannot-bear-weight"),
+    ("kicked at footy, now a dent in my shinbone and it kills", "cannot-bear-weight"),
+    ("landed on my outstretched hand, wrist is fork shaped and puffy", "cannot-bear-weight"),
+    ("after the crash my collarbone has a bump where there was none this morning", "cannot-bear-weight"),
+    ("nan slipped and she's been lying on the bathroom tiles since breakfast", "cannot-bear-weight"),
+    ("tripped on the step and my hip won't let me back up, I'm 84", "cannot-bear-weight"),
+    ("a pressure spreading into both arms and I'm clammy and grey", "chest-pain"),
+    ("over two days both my legs are getting weaker and the stairs are impossible", "nerve-loss"),
+    ("dad's legs feel like cotton wool since this morning and they keep getting worse", "nerve-loss"),
+    ("my leg keeps folding under me today and it is getting worse by the hour", "nerve-loss"),
+    ("mum's smile looks droopy on the left and she sounds odd", "stroke"),
+    ("his arm and leg won't work on the right side, it came on at lunch", "stroke"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), AIAJ_URGENT)
+def test_fractures_long_lies_cardiac_and_nerve_signs_in_new_words_are_urgent(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+
+
+def test_breathing_gone_short_with_the_chest_is_urgent(content):
+    assert content.safety.assess("my breathing's gone short and my chest feels odd").level == "urgent"
+
+
+AIAJ_CALM = [
+    "keep a slight bend in the arm during the stretch?",
+    "spent all day kneeling on the bathroom tiles grouting, knees ache",
+    "my chest muscles are sore two days after bench press, tender when I poke them",
+    "chest muscle a bit sore from push ups yesterday, any stretch?",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_CALM)
+def test_exercise_cues_tiling_and_sore_chest_muscles_stay_calm(content, text):
+    assert content.safety.assess(text).level != "urgent", text
+
+
+def test_the_chest_itself_sore_and_tight_is_still_urgent(content):
+    assert content.safety.assess("my chest is sore and tight and I'm sweating").level == "urgent"
+
+
+# See a professional (NHS hip and knee pain; NICE CKS Low back pain): a pain that throbs one awake, a part sore
+# for weeks or months said with no "for".
+AIAJ_SEE_A_PROFESSIONAL = [
+    "my hip throbs me awake around 3 every night",
+    "lower back pains me awake at dawn",
+    "groin been sore 5 weeks, physio or rest?",
+    "knee been painful 3 months, should I rest it",
+]
+
+
+@pytest.mark.parametrize("text", AIAJ_SEE_A_PROFESSIONAL)
+def test_night_waking_and_months_of_pain_without_for_go_to_a_professional(content, text):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "persistent"), text
+
+
+# A bruise the person calls small or slight after a fall that left them walking, with no pain, swelling or limp, is
+# not sent to a professional (project judgement, safety.yaml `after-injury-bruise`); a big bruise, one with pain or
+# swelling, or an older person's fall still is.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "slipped on the wet kitchen floor, tiny bruise on my hip, walking about no problem. stretches?",
+        "missed the last step, just a bruise on my thigh and I am walking fine",
+        "tumbled on the trail, slightly bruised knee, carried on hiking fine",
+    ],
+)
+def test_a_small_bruise_after_a_fall_that_left_one_walking_stays_calm(content, text):
+    assert content.safety.assess(text).level == "none", text
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("fell down the stairs, small bruise but my hip really hurts when I walk", "after-injury"),
+        ("came off my bike and there's a big bruise on my hip", "after-injury-bruise"),
+        ("my gran fell in the hall, just a small bruise and she's walking about", "after-injury"),
+        ("small bruise on my knee after a tackle and it's swollen now", "after-injury"),
+    ],
+)
+def test_a_big_or_painful_bruise_or_an_older_persons_fall_still_goes_to_a_professional(content, text, rule):
+    triage = content.safety.assess(text)
+    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("lost my job over this back, bit tired of waking up tbh. any glute stretch", "urgent"),
+        ("so done with being alive honestly. anyway, what helps tight hips", "urgent"),
+        ("tired of waking up, hips ache every morning, which stretch first?", "none"),
+        ("sick of waking up stiff, is a morning routine worth it", "none"),
+    ],
+)
+def test_weariness_of_waking_up_with_a_tag_is_crisis_but_waking_up_stiff_is_not(content, text, level):
+    assert content.safety.assess(text).level == level, text
