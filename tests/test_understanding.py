@@ -55,17 +55,18 @@ async def test_tuning_sets_no_missed_emergency_few_false_alarms_and_95_percent_r
 
 
 async def test_held_back_sets_do_not_fall_below_their_first_score():
-    """The held-back sets AG and AH (two writers who never saw the project, 299 messages) scored 91.6% overall,
-    122 of 130 emergencies, 81 of 90 see-a-professional, 71 of 79 with no red flag, 2 of 58 mild to urgent and
-    0 of 8 off-topic answered as hip when first scored in round 19, before the round's tuning on AE and AF
-    (docs/safety.md; AG alone 94.6%, 62 of 65 emergencies; AH alone 88.7%, 60 of 65).
+    """The held-back sets (four writers who never saw the project, 598 messages): AG and AH scored 91.6% overall,
+    122 of 130 emergencies, 2 of 58 mild to urgent when first scored in round 19, before the round's tuning (92.3%,
+    123 of 130 after it); AK and AL, written while round 19 was tuned and first scored after it, 89.0%, 118 of 130
+    emergencies, 3 of 58 mild to urgent. Together at their first scores: 90.3% overall, 240 of 260 emergencies,
+    5 of 116 mild to urgent, 0 of 15 off-topic answered as hip (docs/safety.md).
 
     The floor catches a regression without anyone reading (or tuning on) these messages: the failure
     reports figures, not texts. Raise the floor when a new design scores higher; never lower it.
     """
     result = await score(load(HELD_BACK))
     recognised = 1 - len(result.emergencies_missed) / result.emergencies
-    assert recognised >= 0.93, result.summary("held back")  # first score: 122 of 130 (93.8%)
-    assert len(result.mild_to_urgent) <= 2, result.summary("held back")  # first score: 2 of 58
-    assert not result.offtopic_as_hip, result.summary("held back")  # first score: 0 of 8
-    assert result.overall >= 0.91, result.summary("held back")  # first score: 91.6%
+    assert recognised >= 0.92, result.summary("held back")  # first scores: 240 of 260 (92.3%)
+    assert len(result.mild_to_urgent) <= 5, result.summary("held back")  # first scores: 5 of 116
+    assert not result.offtopic_as_hip, result.summary("held back")  # first scores: 0 of 15
+    assert result.overall >= 0.90, result.summary("held back")  # first scores: 90.3%
