@@ -35,6 +35,12 @@ HIP_QUESTIONS = [
 ]
 
 
+def level_and_rule(content, text: str) -> tuple[str, str | None]:
+    """The triage level and the id of the rule that set it (None when no rule did)."""
+    triage = content.safety.assess(text)
+    return triage.level, triage.rule.id if triage.rule else None
+
+
 @pytest.mark.parametrize("text", EMERGENCIES)
 async def test_emergencies_from_the_issue_get_urgent_care(chat, text):
     replies = await chat.say(text)
@@ -346,14 +352,12 @@ UV_CALM = [
 
 @pytest.mark.parametrize(("text", "rule"), UV_URGENT)
 def test_uv_families_in_new_words_are_urgent(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+    assert level_and_rule(content, text) == ("urgent", rule), text
 
 
 @pytest.mark.parametrize(("text", "rule"), UV_SEE_A_PROFESSIONAL)
 def test_uv_families_in_new_words_see_a_professional(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+    assert level_and_rule(content, text) == ("see_professional", rule), text
 
 
 @pytest.mark.parametrize("text", UV_CALM)
@@ -460,14 +464,12 @@ WX_CALM = [
 
 @pytest.mark.parametrize(("text", "rule"), WX_URGENT)
 def test_wx_families_in_new_words_are_urgent(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+    assert level_and_rule(content, text) == ("urgent", rule), text
 
 
 @pytest.mark.parametrize(("text", "rule"), WX_SEE_A_PROFESSIONAL)
 def test_wx_families_in_new_words_see_a_professional(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+    assert level_and_rule(content, text) == ("see_professional", rule), text
 
 
 @pytest.mark.parametrize("text", WX_CALM)
@@ -568,8 +570,7 @@ YZ_CALM = [
 
 @pytest.mark.parametrize(("text", "rule"), YZ_URGENT)
 def test_yz_families_in_new_words_are_urgent(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+    assert level_and_rule(content, text) == ("urgent", rule), text
 
 
 @pytest.mark.parametrize("text", YZ_CALM)
@@ -760,14 +761,12 @@ STILL_WORSENING = [
 
 @pytest.mark.parametrize(("text", "rule"), AB_URGENT)
 def test_ab_families_in_new_words_are_urgent(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+    assert level_and_rule(content, text) == ("urgent", rule), text
 
 
 @pytest.mark.parametrize(("text", "rule"), AB_SEE_A_PROFESSIONAL)
 def test_ab_families_in_new_words_see_a_professional(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+    assert level_and_rule(content, text) == ("see_professional", rule), text
 
 
 @pytest.mark.parametrize("text", AB_CALM)
@@ -782,8 +781,7 @@ def test_a_foot_that_feels_stood_on_is_not_chest_pain(content):
 
 @pytest.mark.parametrize("text", STILL_WORSENING)
 def test_pain_worse_day_by_day_still_goes_to_a_professional(content, text):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "worsening"), text
+    assert level_and_rule(content, text) == ("see_professional", "worsening"), text
 
 
 # Round 18 (AC and AD joined the tuning sets): each miss as a family, in other words.
@@ -857,8 +855,7 @@ AD_SEE_A_PROFESSIONAL = [
 
 @pytest.mark.parametrize(("text", "rule"), AD_SEE_A_PROFESSIONAL)
 def test_ad_families_in_new_words_see_a_professional(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+    assert level_and_rule(content, text) == ("see_professional", rule), text
 
 
 @pytest.mark.parametrize(
@@ -895,8 +892,7 @@ STILL_DISLOCATED = [
 
 @pytest.mark.parametrize("text", SELF_REDUCED)
 def test_a_kneecap_that_goes_back_by_itself_is_instability(content, text):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "knee-giving-way"), text
+    assert level_and_rule(content, text) == ("see_professional", "knee-giving-way"), text
 
 
 @pytest.mark.parametrize(("text", "rule"), STILL_DISLOCATED)
@@ -932,8 +928,7 @@ def test_feeling_bruised_after_training_stays_calm(content, text):
     ],
 )
 def test_a_bruise_after_injury_and_bruised_feeling_in_pregnancy_still_go_to_a_professional(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+    assert level_and_rule(content, text) == ("see_professional", rule), text
 
 
 @pytest.mark.parametrize(
@@ -1125,8 +1120,7 @@ AIAJ_CRISIS_CALM = [
 
 @pytest.mark.parametrize("text", AIAJ_CRISIS)
 def test_arrangements_goodbyes_and_ending_the_pain_at_a_bridge_are_crisis(content, text):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", "crisis"), text
+    assert level_and_rule(content, text) == ("urgent", "crisis"), text
 
 
 @pytest.mark.parametrize("text", AIAJ_CRISIS_CALM)
@@ -1211,8 +1205,7 @@ AIAJ_URGENT = [
 
 @pytest.mark.parametrize(("text", "rule"), AIAJ_URGENT)
 def test_fractures_long_lies_cardiac_and_nerve_signs_in_new_words_are_urgent(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("urgent", rule), text
+    assert level_and_rule(content, text) == ("urgent", rule), text
 
 
 def test_breathing_gone_short_with_the_chest_is_urgent(content):
@@ -1248,8 +1241,7 @@ AIAJ_SEE_A_PROFESSIONAL = [
 
 @pytest.mark.parametrize("text", AIAJ_SEE_A_PROFESSIONAL)
 def test_night_waking_and_months_of_pain_without_for_go_to_a_professional(content, text):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", "persistent"), text
+    assert level_and_rule(content, text) == ("see_professional", "persistent"), text
 
 
 # A bruise the person calls small or slight after a fall that left them walking, with no pain, swelling or limp, is
@@ -1277,8 +1269,7 @@ def test_a_small_bruise_after_a_fall_that_left_one_walking_stays_calm(content, t
     ],
 )
 def test_a_big_or_painful_bruise_or_an_older_persons_fall_still_goes_to_a_professional(content, text, rule):
-    triage = content.safety.assess(text)
-    assert (triage.level, triage.rule.id if triage.rule else None) == ("see_professional", rule), text
+    assert level_and_rule(content, text) == ("see_professional", rule), text
 
 
 @pytest.mark.parametrize(
